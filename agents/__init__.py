@@ -1,0 +1,1 @@
+"""gridshift.agents (see DESIGN.md)."""

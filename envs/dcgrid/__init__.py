@@ -1,0 +1,1 @@
+"""The data-center grid simulator: scenario, workload, job ledger, batched core, adapters."""

@@ -1,0 +1,135 @@
+"""Action adapters: ``Discrete(K)``, ``MultiDiscrete`` and ``Box`` onto the core action.
+
+The core action of one DC is ``[r1, r2, r3, battery]``: release fractions in [0, 1] for the
+queued E1, E2 and E3 work, and a battery setpoint in [-1, 1] (share of the battery's power
+rating; + charges). Every adapter maps a batch ``[..., *]`` of its actions to ``[..., 4]`` with
+one vectorised lookup or clip, and validates its input.
+
+Discrete table (``DISCRETE_TABLE``; the battery rows exist only when the scenario has one):
+
+| a | r1 | r2 | r3 | battery | meaning |
+| - | -- | -- | -- | ------- | ------- |
+| 0 | 1 | 1 | 1 | 0 | run everything (FIFO) |
+| 1 | 1 | 1 | 0 | 0 | pause training (E3) |
+| 2 | 1 | 0 | 0 | 0 | defer batch and training (E2, E3) |
+| 3 | 0 | 0 | 0 | 0 | defer all flexible work (E1-E3) |
+| 4 | 0.5 | 0.5 | 0.5 | 0 | release half of each queue |
+| 5 | 1 | 0.5 | 0.25 | 0 | staggered release (more flexible, less released) |
+| 6 | 1 | 1 | 1 | +1 | run everything, charge the battery |
+| 7 | 0 | 0 | 0 | -1 | defer all flexible work, discharge the battery |
+
+MultiDiscrete: ``[L, L, L]`` (+ ``[3]`` with a battery) with ``L = 5`` release levels
+``0, 0.25, 0.5, 0.75, 1`` and battery ``-1, 0, +1``. Box: ``[r1, r2, r3(, battery)]`` with
+bounds ``[0, 1]`` (battery ``[-1, 1]``); values are clipped into the box.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from gymnasium import spaces
+
+DISCRETE_TABLE = np.array(
+    [
+        [1.0, 1.0, 1.0, 0.0],
+        [1.0, 1.0, 0.0, 0.0],
+        [1.0, 0.0, 0.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0],
+        [0.5, 0.5, 0.5, 0.0],
+        [1.0, 0.5, 0.25, 0.0],
+        [1.0, 1.0, 1.0, 1.0],
+        [0.0, 0.0, 0.0, -1.0],
+    ]
+)
+RELEASE_LEVELS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
+BATTERY_LEVELS = np.array([-1.0, 0.0, 1.0])
+
+
+class ActionAdapter:
+    """Maps one action space onto core actions ``[..., 4]``."""
+
+    mode: str
+    space: spaces.Space
+    noop: object
+    """The action that releases everything with the battery idle (FIFO)."""
+
+    def to_core(self, actions: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class DiscreteAdapter(ActionAdapter):
+    mode = "discrete"
+
+    def __init__(self, battery: bool):
+        self.table = DISCRETE_TABLE if battery else DISCRETE_TABLE[:6]
+        self.space = spaces.Discrete(len(self.table))
+        self.noop = 0
+
+    def to_core(self, actions):
+        a = np.asarray(actions)
+        if a.dtype.kind not in "iu" and not (a.dtype.kind == "f" and np.all(a == np.round(a))):
+            raise ValueError(f"discrete action {actions!r} is invalid: allowed integers 0..{len(self.table) - 1}")
+        a = a.astype(np.int64)
+        if a.size and (a.min() < 0 or a.max() >= len(self.table)):
+            raise ValueError(f"discrete action {a.min() if a.min() < 0 else a.max()} is invalid: allowed 0..{len(self.table) - 1}")
+        return self.table[a]
+
+
+class MultiDiscreteAdapter(ActionAdapter):
+    mode = "multidiscrete"
+
+    def __init__(self, battery: bool):
+        self.battery = battery
+        nvec = [len(RELEASE_LEVELS)] * 3 + ([len(BATTERY_LEVELS)] if battery else [])
+        self.space = spaces.MultiDiscrete(nvec)
+        self.noop = np.array([len(RELEASE_LEVELS) - 1] * 3 + ([1] if battery else []), dtype=np.int64)
+
+    def to_core(self, actions):
+        a = np.asarray(actions)
+        k = 4 if self.battery else 3
+        if a.shape[-1:] != (k,):
+            raise ValueError(f"multidiscrete action of shape {a.shape} is invalid: allowed shape (..., {k})")
+        a = a.astype(np.int64)
+        nvec = self.space.nvec
+        if np.any(a < 0) or np.any(a >= nvec):
+            raise ValueError(f"multidiscrete action {a.tolist()} is invalid: allowed 0 <= a < {nvec.tolist()}")
+        out = np.zeros(a.shape[:-1] + (4,))
+        out[..., :3] = RELEASE_LEVELS[a[..., :3]]
+        if self.battery:
+            out[..., 3] = BATTERY_LEVELS[a[..., 3]]
+        return out
+
+
+class BoxAdapter(ActionAdapter):
+    mode = "box"
+
+    def __init__(self, battery: bool):
+        self.battery = battery
+        low = np.array([0.0, 0.0, 0.0] + ([-1.0] if battery else []), np.float32)
+        high = np.ones_like(low)
+        self.space = spaces.Box(low, high, dtype=np.float32)
+        self.noop = high.copy()
+        if battery:
+            self.noop[3] = 0.0
+
+    def to_core(self, actions):
+        a = np.asarray(actions, dtype=np.float64)
+        k = 4 if self.battery else 3
+        if a.shape[-1:] != (k,):
+            raise ValueError(f"box action of shape {a.shape} is invalid: allowed shape (..., {k})")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"box action {a.tolist()} is invalid: allowed finite values")
+        out = np.zeros(a.shape[:-1] + (4,))
+        out[..., :3] = np.clip(a[..., :3], 0.0, 1.0)
+        if self.battery:
+            out[..., 3] = np.clip(a[..., 3], -1.0, 1.0)
+        return out
+
+
+def make_adapter(mode: str, battery: bool) -> ActionAdapter:
+    if mode == "discrete":
+        return DiscreteAdapter(battery)
+    if mode == "multidiscrete":
+        return MultiDiscreteAdapter(battery)
+    if mode == "box":
+        return BoxAdapter(battery)
+    raise ValueError(f"action_mode={mode!r} is invalid: allowed 'discrete', 'multidiscrete' or 'box'")

@@ -1,0 +1,393 @@
+"""The batched simulator core of ``datacenter_grid_v0``: arrays over ``[B envs, N DCs, J jobs]``.
+
+Functions of ``(params, state, actions, rng)``: :func:`reset` builds a state (warm-up
+included) and :func:`step` advances every env by one step. For speed the state's arrays are
+updated in place by :func:`step`; :meth:`CoreState.copy` branches a state. No globals, no
+I/O: the only randomness is the ``numpy.random.Generator`` passed in.
+
+One step of one env (DESIGN §2-§6):
+
+1. Emergency orders in force cap each DC's facility load at ``emergency_fraction x`` its
+   customer baseline.
+2. Each DC's scheduler runs (:mod:`.jobs`) with the agent's release fractions.
+3. IT power ``P = P_idle + sum(running job power)`` (TSCO eq. 9, with ``P_peak`` the IT
+   capacity); facility load ``PUE x P``; the battery (TSCO eq. 2) adds its charge.
+4. **The grid clears on the same step's aggregate load**, DC load included, so price, carbon,
+   reserve and curtailment respond to the agents.
+5. Per-DC costs: energy bill, carbon cost (average intensity), SLA penalties, DR revenue
+   against the customer baseline, emergency non-compliance penalty; then rewards.
+6. Grid-operator signals for the next step: DR announcement from the day-ahead reserve
+   forecast, emergency order from real reserve, telemetry delay and anomalies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from gridshift.data.synthetic import SyntheticSystem, build_fleet, exogenous_days
+from gridshift.envs.dcgrid import jobs as J
+from gridshift.envs.dcgrid import kernels as K
+from gridshift.envs.dcgrid.observation import ObservationLayout, build_layout
+from gridshift.envs.dcgrid.scenario import Scenario
+from gridshift.envs.dcgrid.workload import DCParams, JobTable, dc_params, generate_jobs
+from gridshift.envs.grid import copper_plate
+from gridshift.envs.grid.types import Exogenous, GridParams, GridState, MarketParams
+
+#: True grid signals kept for telemetry (rows of ``signal_hist``).
+SIGNALS = ("price", "renewable_fraction", "avg_ci", "marginal_ci", "total_demand_mw", "reserve_mw")
+ANOMALY_KINDS = ("stuck", "spike", "renewable_high", "demand_low")
+
+
+@dataclass(frozen=True, eq=False)
+class CoreParams:
+    """Everything static: the scenario, the grid, the DCs, and derived constants."""
+
+    scenario: Scenario
+    grid: GridParams
+    dcs: DCParams
+    system: SyntheticSystem
+    layout: ObservationLayout
+    horizon_steps_fc: tuple[int, ...]
+    max_ci_g_per_kwh: float
+    expected_dc_load_mw: float
+    offs_rel_h: np.ndarray
+    """DC local time minus grid time (hours), ``[N]``."""
+    hsteps_arr: np.ndarray
+    hhours_arr: np.ndarray
+    max_def_e123: np.ndarray
+    obs_low: np.ndarray
+    obs_high: np.ndarray
+
+    @property
+    def n_agents(self) -> int:
+        return self.dcs.n
+
+    @property
+    def total_steps(self) -> int:
+        """Warm-up + horizon."""
+        return self.scenario.warmup_steps + self.scenario.horizon_steps
+
+
+def make_params(sc: Scenario) -> CoreParams:
+    if sc.fleet == "synthetic":
+        fleet = build_fleet(capacity_scale=sc.fleet_capacity_scale)
+    else:
+        from gridshift.data.fleets import load_fleet_csv
+
+        fleet = load_fleet_csv(sc.fleet)
+        if sc.fleet_capacity_scale != 1.0:
+            s = sc.fleet_capacity_scale
+            fleet = fleet.replace(capacity_mw=fleet.capacity_mw * s, min_output_mw=fleet.min_output_mw * s, ramp_mw_per_h=fleet.ramp_mw_per_h * s)
+    market = MarketParams(
+        step_minutes=sc.step_minutes,
+        voll_usd_per_mwh=sc.voll_usd_per_mwh,
+        floor_price_usd_per_mwh=sc.floor_price_usd_per_mwh,
+        ordc_mu_mw=sc.ordc_mu_mw,
+        ordc_sigma_mw=sc.ordc_sigma_mw,
+        carbon_price_usd_per_t=sc.carbon_price_usd_per_t,
+    )
+    grid = GridParams(fleet=fleet, market=market)
+    dcs = dc_params(sc)
+    layout = build_layout(sc.forecast_horizons_h, sc.floor_price_usd_per_mwh / 100.0, sc.voll_usd_per_mwh / 100.0)
+    hsteps = tuple(max(1, int(round(h / sc.step_hours))) for h in sc.forecast_horizons_h)
+    max_ci = 1000.0 * float(max(fleet.emission_t_co2_per_mwh.max(), 1e-9))
+    exp_load = float((dcs.pue * (dcs.idle_mw + sc.target_utilization * dcs.dynamic_mw)).sum())
+    system = SyntheticSystem(sc.peak_demand_mw, sc.wind_capacity_mw, sc.solar_capacity_mw)
+    return CoreParams(
+        sc, grid, dcs, system, layout, hsteps, max_ci, exp_load,
+        offs_rel_h=dcs.utc_offset_h - sc.grid_utc_offset_h,
+        hsteps_arr=np.array(hsteps, np.int64),
+        hhours_arr=np.array(sc.forecast_horizons_h, np.float64),
+        max_def_e123=np.array(sc.max_deferral_steps()[1:], np.float64),
+        obs_low=layout.low,
+        obs_high=layout.high,
+    )
+
+
+@dataclass(eq=False)
+class CoreState:
+    """The changing state of a batch of envs. Arrays are updated in place by :func:`step`."""
+
+    t: np.ndarray  # [B] absolute step, 0 = first warm-up step
+    grid: GridState
+    jobs: JobTable
+    status: np.ndarray
+    cause: np.ndarray
+    remaining: np.ndarray
+    start: np.ndarray
+    finish: np.ndarray
+    served_mwh: np.ndarray
+    first_open: np.ndarray
+    next_arrival: np.ndarray
+    soc_mwh: np.ndarray  # [B, N]
+    demand_mw: np.ndarray  # [B, T + H] true exogenous series
+    solar_mw: np.ndarray
+    wind_mw: np.ndarray
+    da_price: np.ndarray  # [B, T + H] day-ahead (unconstrained, expected DC load) signals
+    da_renewable_fraction: np.ndarray
+    da_reserve_mw: np.ndarray
+    month: np.ndarray  # [B]
+    start_dow: np.ndarray  # [B]
+    baseline_sum_mw: np.ndarray  # [B, N, steps_per_day] facility load summed over past days
+    baseline_days: np.ndarray  # [B, steps_per_day] days counted per slot
+    demand_ring: np.ndarray  # [B, steps_per_day] total demand of the last day
+    signal_hist: np.ndarray  # [B, delay + 1, len(SIGNALS)] ring of true signals
+    observed: np.ndarray  # [B, len(SIGNALS)] what the agents currently see
+    anomaly: np.ndarray  # [B] int, -1 none, else index into ANOMALY_KINDS
+    dr_start: np.ndarray  # [B] step of the announced/active DR event, -1 none
+    dr_end: np.ndarray  # [B]
+    em_end: np.ndarray  # [B] emergency order in force while t < em_end
+    em_cap_mw: np.ndarray  # [B, N] facility cap of the order in force
+    last: dict  # last step's per-DC outputs and grid scalars (for observations)
+
+    def copy(self) -> CoreState:
+        kw = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray):
+                kw[f.name] = v.copy()
+            elif f.name == "last":
+                kw[f.name] = {k: np.copy(x) for k, x in v.items()}
+            else:
+                kw[f.name] = v  # grid state and job table are replaced, never mutated
+        return CoreState(**kw)
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.t.shape[0])
+
+
+# ---------------------------------------------------------------------------- reset
+
+
+def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> CoreState:
+    """A batch of fresh episodes, each after its FIFO warm-up (DESIGN §2)."""
+    sc = params.scenario
+    nb, n = batch_size, params.n_agents
+    total = params.total_steps
+    h_max = max(params.horizon_steps_fc) + 1
+    t_len = total + h_max
+    spd = sc.steps_per_day
+
+    month = np.full(nb, sc.month) if sc.month else rng.integers(1, 13, nb)
+    start_dow = rng.integers(0, 7, nb)
+    ex = exogenous_days(params.system, month, start_dow, t_len, sc.step_minutes, rng=rng, noise_scale=sc.exogenous_noise)
+    demand, solar, wind = ex["demand_mw"], ex["solar_mw"], ex["wind_mw"]
+    da_in = Exogenous(demand.reshape(-1), solar.reshape(-1), wind.reshape(-1))
+    da = copper_plate.clear_unconstrained(params.grid, da_in, params.expected_dc_load_mw)
+    solar, wind = _apply_collapses(sc, rng, solar, wind)
+
+    table = generate_jobs(sc, params.dcs, rng, nb, start_dow, total)
+    shape = table.arrival.shape
+    st = CoreState(
+        t=np.zeros(nb, np.int64),
+        grid=copper_plate.initial_state(params.grid, Exogenous(demand[:, 0], solar[:, 0], wind[:, 0]), params.expected_dc_load_mw),
+        jobs=table,
+        status=np.where(np.arange(shape[2])[None, None, :] < table.n_jobs[..., None], J.PENDING, J.EMPTY).astype(np.int8),
+        cause=np.zeros(shape, np.int8),
+        remaining=np.zeros(shape, np.int32),
+        start=np.full(shape, -1, np.int32),
+        finish=np.full(shape, -1, np.int32),
+        served_mwh=np.zeros(shape, np.float64),
+        first_open=np.zeros((nb, n), np.int64),
+        next_arrival=np.zeros((nb, n), np.int64),
+        soc_mwh=0.5 * np.broadcast_to(params.dcs.battery_mwh, (nb, n)).copy(),
+        demand_mw=demand,
+        solar_mw=solar,
+        wind_mw=wind,
+        da_price=da.price_usd_per_mwh.reshape(nb, t_len),
+        da_renewable_fraction=da.renewable_fraction.reshape(nb, t_len),
+        da_reserve_mw=da.reserve_mw.reshape(nb, t_len),
+        month=month,
+        start_dow=start_dow,
+        baseline_sum_mw=np.zeros((nb, n, spd)),
+        baseline_days=np.zeros((nb, spd)),
+        demand_ring=np.broadcast_to(demand[:, :1], (nb, spd)).copy(),
+        signal_hist=np.zeros((nb, sc.signal_delay_steps + 1, len(SIGNALS))),
+        observed=np.zeros((nb, len(SIGNALS))),
+        anomaly=np.full(nb, -1, np.int64),
+        dr_start=np.full(nb, -1, np.int64),
+        dr_end=np.full(nb, -1, np.int64),
+        em_end=np.zeros(nb, np.int64),
+        em_cap_mw=np.full((nb, n), np.inf),
+        last={},
+    )
+    fifo = np.ones((nb, n, 4))
+    fifo[..., 3] = 0.0
+    if sc.warmup_steps == 0:
+        # Still clear one step so that every signal is defined, without advancing time.
+        step(params, st, fifo, rng)
+        st.t[:] = 0
+    for _ in range(sc.warmup_steps):
+        step(params, st, fifo, rng)
+    return st
+
+
+def _apply_collapses(sc: Scenario, rng, solar, wind):
+    """Renewable-collapse events: wind or solar drops by ``collapse_depth`` within one step."""
+    if sc.collapse_rate_per_day <= 0:
+        return solar, wind
+    solar, wind = solar.copy(), wind.copy()
+    nb, t_len = solar.shape
+    days = t_len / sc.steps_per_day
+    counts = rng.poisson(sc.collapse_rate_per_day * days, nb)
+    for b in range(nb):
+        for _ in range(int(counts[b])):
+            s = int(rng.integers(0, t_len))
+            e = min(t_len, s + sc.collapse_duration_steps)
+            target = wind if rng.random() < 0.5 else solar
+            target[b, s:e] *= 1.0 - sc.collapse_depth
+    return solar, wind
+
+
+# ---------------------------------------------------------------------------- step
+
+
+def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.Generator) -> dict:
+    """Advance every env one step with core actions ``[B, N, 4]`` (E1, E2, E3 release in [0, 1],
+    battery setpoint in [-1, 1], + = charge). Returns the step's per-DC and grid arrays."""
+    sc, dcs = params.scenario, params.dcs
+    nb, n = st.batch_size, params.n_agents
+    dt = sc.step_hours
+    t = st.t
+    rows = np.arange(nb)
+
+    act = np.asarray(action, dtype=np.float64)
+    release = np.ascontiguousarray(np.clip(act[..., :3], 0.0, 1.0))
+    battery_cmd = np.ascontiguousarray(np.clip(act[..., 3], -1.0, 1.0))
+
+    # 1. emergency order in force: facility cap -> dynamic IT cap
+    em_active = t < st.em_end
+    if em_active.any():
+        fac_cap = np.where(em_active[:, None], st.em_cap_mw, np.inf)
+        dyn_cap_em = np.where(em_active[:, None], np.maximum(0.0, fac_cap / dcs.pue - dcs.idle_mw), np.inf)
+    else:
+        fac_cap = dyn_cap_em = np.full((nb, n), np.inf)
+
+    # 2. schedulers
+    out = np.empty((len(J.OUT_FIELDS), nb, n))
+    tb = st.jobs
+    J.step_jobs(
+        t, release, dcs.dynamic_mw, dyn_cap_em, dt, sc.e3_checkpoint_overhead_steps, sc.sla_guard,
+        tb.job_class, tb.arrival, tb.duration, tb.deadline, tb.power_mw, tb.n_jobs,
+        st.status, st.cause, st.remaining, st.start, st.finish, st.served_mwh, st.first_open, st.next_arrival,
+        out,
+    )
+    info = {k: out[i] for k, i in J.OUT_INDEX.items()}
+
+    # 3. IT power (TSCO eq. 9), facility load, battery (TSCO eq. 2)
+    f = np.empty((5, nb, n))
+    dc_total = np.empty(nb)
+    K.dc_power(out[J.OUT_INDEX["running_mw"]], dcs.idle_mw, dcs.pue, dcs.battery_mw, dcs.battery_mwh,
+               dcs.battery_efficiency, em_active, battery_cmd, st.soc_mwh, dt, f[0], f[1], f[2], f[3], f[4], dc_total)
+    load = f[4]
+
+    # 4. the grid clears on this step's aggregate load
+    ex = Exogenous(st.demand_mw[rows, t], st.solar_mw[rows, t], st.wind_mw[rows, t])
+    st.grid, gr = copper_plate.clear(params.grid, st.grid, ex, dc_total)
+
+    # 5-6. per-DC economics and rewards, baselines, DR and emergency events
+    e = np.empty((9, nb, n))
+    social = np.empty(nb)
+    dr_active = np.empty(nb, bool)
+    em_new = np.empty(nb, bool)
+    w = {"selfish": 0.0, "cooperative": 1.0}.get(sc.reward_mode, sc.reward_mix)
+    K.economics_and_events(
+        t, sc.steps_per_day, dt, gr.price_usd_per_mwh, gr.avg_ci_g_per_kwh, gr.system_cost_usd, gr.reserve_mw,
+        load, out[J.OUT_INDEX["late_mwh"]], out[J.OUT_INDEX["dropped_mwh"]], em_active, fac_cap,
+        st.baseline_sum_mw, st.baseline_days, st.demand_ring, gr.total_demand_mw,
+        st.dr_start, st.dr_end, st.em_end, st.em_cap_mw, st.da_reserve_mw,
+        sc.carbon_price_usd_per_t, sc.late_penalty_usd_per_mwh, sc.drop_penalty_usd_per_mwh, sc.dr_price_usd_per_mwh,
+        sc.emergency_penalty_usd_per_mwh, w, sc.reward_scale_usd,
+        sc.dr_enabled, sc.dr_lead_steps, sc.dr_duration_steps, sc.dr_reserve_threshold_mw,
+        sc.emergency_enabled, sc.emergency_reserve_threshold_mw, sc.emergency_fraction, sc.emergency_duration_steps,
+        e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], social, dr_active, em_new,
+    )
+
+    # 7. telemetry: what the agents will see
+    true_sig = np.stack(
+        [gr.price_usd_per_mwh, gr.renewable_fraction, gr.avg_ci_g_per_kwh, gr.marginal_ci_g_per_kwh, gr.total_demand_mw, gr.reserve_mw],
+        axis=1,
+    )
+    if sc.anomaly_prob > 0:
+        u, kind = rng.random(nb), rng.integers(0, len(ANOMALY_KINDS), nb)
+    else:
+        u, kind = _ONES[:nb] if nb <= _ONES.size else np.ones(nb), np.zeros(nb, np.int64)
+    K.telemetry(t, sc.signal_delay_steps, true_sig, st.signal_hist, st.observed, u, kind, sc.anomaly_prob, st.demand_ring, st.anomaly)
+
+    info.update(
+        t=t.copy(), it_mw=f[0], facility_mw=f[1], battery_charge_mw=f[2], battery_discharge_mw=f[3], load_mw=load,
+        baseline_mw=e[0], bill_usd=e[1], carbon_t=e[2], carbon_cost_usd=e[3], sla_penalty_usd=e[4],
+        dr_revenue_usd=e[5], emergency_penalty_usd=e[6], dc_cost_usd=e[7], reward=e[8],
+        emergency_cap_mw=fac_cap, dr_active=dr_active, emergency_active=em_active, emergency_issued=em_new,
+        anomaly=st.anomaly.copy(), grid=gr, dc_load_total_mw=dc_total, social_cost_usd=social,
+    )
+    st.last = info
+    st.t += 1
+    return info
+
+
+_ONES = np.ones(4096)
+
+
+# ---------------------------------------------------------------------------- observation
+
+
+def observe(params: CoreParams, st: CoreState, rng: np.random.Generator) -> np.ndarray:
+    """Observations ``[B, N, D]`` (float32) for the current state; forecasts draw noise from ``rng``."""
+    sc, dcs, lay = params.scenario, params.dcs, params.layout
+    nb, n = st.batch_size, params.n_agents
+    obs = np.empty((nb, n, lay.size), np.float32)
+    noise = rng.standard_normal((2, nb, len(params.horizon_steps_fc)))
+    last = st.last
+    q = np.stack([last["queued_mwh_e1"], last["queued_mwh_e2"], last["queued_mwh_e3"]])
+    sl = np.stack([last["min_slack_e1"], last["min_slack_e2"], last["min_slack_e3"]])
+    K.observe(
+        st.t, sc.step_hours, params.offs_rel_h, st.start_dow, st.observed, st.demand_ring, sc.peak_demand_mw,
+        params.max_ci_g_per_kwh, st.dr_start, st.dr_end, st.em_end, sc.dr_lead_steps,
+        params.hsteps_arr, params.hhours_arr, sc.forecast_noise, st.da_renewable_fraction, st.da_price, noise,
+        q, sl, params.max_def_e123, last["running_mw"], last["e0_mw"], last["flex_mw"], dcs.dynamic_mw,
+        st.soc_mwh, dcs.battery_mwh, params.obs_low, params.obs_high, obs,
+    )
+    return obs
+
+
+def global_state(params: CoreParams, st: CoreState) -> np.ndarray:
+    """The global state for centralised critics ``[B, S]`` (float32): true grid signals,
+    the exogenous inputs of the step, events, and every DC's own features."""
+    sc = params.scenario
+    nb = st.batch_size
+    rows = np.arange(nb)
+    t = np.minimum(st.t, st.demand_mw.shape[1] - 1)
+    g = st.last["grid"]
+    peak = sc.peak_demand_mw
+    grid_part = np.stack(
+        [
+            g.price_usd_per_mwh / 100.0,
+            g.renewable_fraction,
+            g.avg_ci_g_per_kwh / params.max_ci_g_per_kwh,
+            g.marginal_ci_g_per_kwh / params.max_ci_g_per_kwh,
+            g.total_demand_mw / peak,
+            g.reserve_mw / peak,
+            st.demand_mw[rows, t] / peak,
+            st.solar_mw[rows, t] / peak,
+            st.wind_mw[rows, t] / peak,
+            ((st.dr_start >= 0) & (st.t >= st.dr_start)).astype(float),
+            (st.t < st.em_end).astype(float),
+        ],
+        axis=1,
+    )
+    dyn = params.dcs.dynamic_mw
+    own = np.stack(
+        [st.last["running_mw"] / dyn, st.last["flex_mw"] / dyn]
+        + [st.last[f"queued_mwh_e{c}"] / dyn for c in (1, 2, 3)],
+        axis=2,
+    ).reshape(nb, -1)
+    return np.concatenate([grid_part, own], axis=1).astype(np.float32)
+
+
+def state_size(params: CoreParams) -> int:
+    return 11 + 5 * params.n_agents

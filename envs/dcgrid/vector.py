@@ -1,0 +1,70 @@
+"""The batched vector API over the simulator core: ``B`` envs x ``N`` agents in arrays.
+
+``DCGridVectorEnv`` is what training at scale uses (and what the SB3 ``VecEnv`` adapter
+wraps): observations ``[B, N, D]``, rewards ``[B, N]``, actions ``[B, N]`` (discrete) or
+``[B, N, k]``. All envs of a batch start together and have the same horizon, so they truncate
+together; ``autoreset=True`` then resets the whole batch in the same call and returns the
+final observations in ``info["final_observation"]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gridshift.envs.dcgrid import core
+from gridshift.envs.dcgrid.actions import make_adapter
+from gridshift.envs.dcgrid.scenario import Scenario, load_scenario
+
+
+class DCGridVectorEnv:
+    """A batch of ``num_envs`` independent ``datacenter_grid_v0`` episodes."""
+
+    def __init__(self, scenario: str | Scenario = "default", num_envs: int = 1, *, autoreset: bool = True, **overrides):
+        if not (isinstance(num_envs, int) and num_envs >= 1):
+            raise ValueError(f"num_envs={num_envs!r} is invalid: allowed an integer >= 1")
+        self.scenario = load_scenario(scenario, **overrides)
+        self.params = core.make_params(self.scenario)
+        self.num_envs = num_envs
+        self.n_agents = self.params.n_agents
+        self.adapter = make_adapter(self.scenario.action_mode, bool(self.scenario.battery_hours > 0))
+        self.layout = self.params.layout
+        self.autoreset = autoreset
+        self.state: core.CoreState | None = None
+        self._rng = np.random.default_rng()
+        self._steps = 0
+
+    @property
+    def single_action_space(self):
+        return self.adapter.space
+
+    def reset(self, seed: int | None = None) -> np.ndarray:
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        self.state = core.reset(self.params, self._rng, self.num_envs)
+        self._steps = 0
+        return core.observe(self.params, self.state, self._rng)
+
+    def step(self, actions: np.ndarray):
+        """Returns ``(obs, rewards, terminated, truncated, info)``; ``info`` holds ``[B, N]`` arrays."""
+        if self.state is None:
+            raise RuntimeError("call reset() before step()")
+        core_actions = self.adapter.to_core(actions)
+        if core_actions.shape != (self.num_envs, self.n_agents, 4):
+            raise ValueError(
+                f"actions of shape {np.shape(actions)} are invalid: allowed [num_envs={self.num_envs}, n_agents={self.n_agents}]"
+                + ("" if self.adapter.mode == "discrete" else " x action size")
+            )
+        info = core.step(self.params, self.state, core_actions, self._rng)
+        self._steps += 1
+        obs = core.observe(self.params, self.state, self._rng)
+        done = self._steps >= self.scenario.horizon_steps
+        terminated = np.zeros((self.num_envs, self.n_agents), bool)
+        truncated = np.full((self.num_envs, self.n_agents), done)
+        rewards = info["reward"].astype(np.float32)
+        if done and self.autoreset:
+            info = dict(info, final_observation=obs)
+            obs = self.reset()
+        return obs, rewards, terminated, truncated, info
+
+    def global_state(self) -> np.ndarray:
+        return core.global_state(self.params, self.state)

@@ -1,0 +1,1 @@
+"""gridshift.eval (see DESIGN.md)."""

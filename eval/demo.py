@@ -1,0 +1,42 @@
+"""`gridshift demo`: one episode of the default scenario with a FIFO full release."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def run_demo(scenario: str = "default", seed: int = 0, **overrides) -> dict:
+    from gridshift.envs import datacenter_grid_v0
+
+    env = datacenter_grid_v0.parallel_env(scenario=scenario, **overrides)
+    t0 = time.perf_counter()
+    env.reset(seed=seed)
+    fifo = {a: env.adapter.noop for a in env.possible_agents}
+    rows = []
+    while env.agents:
+        _, rewards, _, _, infos = env.step({a: fifo[a] for a in env.agents})
+        g = infos[env.possible_agents[0]]
+        rows.append((g["dc_load_total_mw"], g["price_usd_per_mwh"], g["total_demand_mw"], g["avg_ci_g_per_kwh"],
+                     g["unserved_mw"], g["emissions_t_co2"], g["dr_active"], g["emergency_active"],
+                     sum(i["bill_usd"] for i in infos.values()), sum(rewards.values())))
+    wall = time.perf_counter() - t0
+    r = np.array(rows, dtype=float)
+    led = env.ledger()
+    ep = led[led.arrival_step >= 0]
+    sc = env.scenario
+    print(f"gridshift demo: scenario '{sc.name}', {sc.n_datacenters} DCs at {sc.penetration:.0%} penetration, "
+          f"{sc.horizon_steps} x {sc.step_minutes:g} min steps, FIFO (release everything), seed {seed}")
+    print(f"  aggregate DC load MW : min {r[:, 0].min():,.0f}  mean {r[:, 0].mean():,.0f}  max {r[:, 0].max():,.0f}")
+    print(f"  system demand MW     : min {r[:, 2].min():,.0f}  mean {r[:, 2].mean():,.0f}  max {r[:, 2].max():,.0f}")
+    print(f"  price $/MWh          : min {r[:, 1].min():,.1f}  mean {r[:, 1].mean():,.1f}  max {r[:, 1].max():,.1f}")
+    print(f"  avg carbon g/kWh     : mean {r[:, 3].mean():,.0f}")
+    print(f"  emissions tCO2       : {r[:, 5].sum():,.0f}   unserved MWh: {(r[:, 4] * sc.step_hours).sum():,.1f}")
+    print(f"  DR steps: {int(r[:, 6].sum())}   emergency steps: {int(r[:, 7].sum())}   DC energy bill: ${r[:, 8].sum():,.0f}")
+    print(f"  jobs arrived in the episode: {len(ep):,}")
+    counts = ep.groupby(["job_class", "status"]).size().unstack(fill_value=0)
+    counts.index = [f"E{c}" for c in counts.index]
+    print("  " + counts.to_string().replace("\n", "\n  "))
+    print(f"  wall time {wall:.2f} s ({sc.horizon_steps / wall:,.0f} env-steps/s incl. reset and warm-up)")
+    return {"steps": len(rows), "jobs": len(ep), "mean_price": float(r[:, 1].mean()), "statuses": ep.status.value_counts().to_dict()}

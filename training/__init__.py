@@ -1,0 +1,1 @@
+"""gridshift.training (see DESIGN.md)."""
