@@ -43,10 +43,12 @@ def test_aec_api(scenario):
     api_test(env, num_cycles=20)
 
 
+@pytest.mark.parametrize("scenario", SCENARIOS)
 @pytest.mark.parametrize("mode", MODES)
-def test_seed_tests(mode):
-    parallel_seed_test(lambda: datacenter_grid_v0.parallel_env(action_mode=mode, **SHORT), num_cycles=20)
-    seed_test(lambda: datacenter_grid_v0.env(action_mode=mode, **SHORT), num_cycles=20)
+def test_seed_tests(scenario, mode):
+    kw = small(scenario)
+    parallel_seed_test(lambda: datacenter_grid_v0.parallel_env(scenario=scenario, action_mode=mode, **kw), num_cycles=20)
+    seed_test(lambda: datacenter_grid_v0.env(scenario=scenario, action_mode=mode, **kw), num_cycles=20)
 
 
 def rollout(seed, scenario="default", action_seed=123, **kw):

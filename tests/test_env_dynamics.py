@@ -236,3 +236,64 @@ def test_vector_env_batch_shapes_and_autoreset():
 
 def test_ledger_statuses_use_public_codes():
     assert J.STATUS["dropped"] == J.DROPPED and J.CAUSE["emergency"] == J.CAUSE_EMERGENCY
+
+
+def test_threaded_batch_kernel_equals_serial(monkeypatch):
+    # Batches >= PARALLEL_MIN_BATCH run one thread per core; envs are independent, so the
+    # result must not depend on it.
+    nb = J.PARALLEL_MIN_BATCH
+
+    def run():
+        v = datacenter_grid_v0.vector_env(num_envs=nb, **SHORT)
+        v.reset(seed=9)
+        rng = np.random.default_rng(1)
+        outs = []
+        for _ in range(SHORT["horizon_steps"] - 1):
+            o, r, *_ = v.step(rng.integers(0, 6, size=(nb, 8)))
+            outs.append((o.copy(), r.copy()))
+        return outs, v.state.status.copy(), v.state.served_mwh.copy()
+
+    par = run()
+    monkeypatch.setattr(J, "PARALLEL_MIN_BATCH", 10**9)
+    ser = run()
+    for (o1, r1), (o2, r2) in zip(par[0], ser[0], strict=True):
+        np.testing.assert_array_equal(o1, o2)
+        np.testing.assert_array_equal(r1, r2)
+    np.testing.assert_array_equal(par[1], ser[1])
+    np.testing.assert_array_equal(par[2], ser[2])
+
+
+def test_battery_state_of_charge_dynamics():
+    # TSCO eq. 2: SoC += eta * charge * dt - discharge * dt / eta, within power and energy limits.
+    running = np.array([[10.0]])
+    idle, pue = np.array([5.0]), np.array([1.2])
+    bat_mw, bat_mwh, eta, dt = np.array([4.0]), np.array([8.0]), 0.9, 0.25
+    soc = np.array([[2.0]])
+    outs = [np.zeros((1, 1)) for _ in range(5)]
+    total = np.zeros(1)
+    K.dc_power(running, idle, pue, bat_mw, bat_mwh, eta, np.array([False]), np.array([[1.0]]), soc, dt, *outs, total)
+    assert outs[1][0, 0] == pytest.approx(1.2 * 15.0)  # facility
+    assert outs[2][0, 0] == pytest.approx(4.0)  # full charge power
+    assert soc[0, 0] == pytest.approx(2.0 + 0.9 * 4.0 * 0.25)
+    assert total[0] == pytest.approx(18.0 + 4.0)
+    K.dc_power(running, idle, pue, bat_mw, bat_mwh, eta, np.array([False]), np.array([[-1.0]]), soc, dt, *outs, total)
+    assert outs[3][0, 0] == pytest.approx(4.0)
+    assert soc[0, 0] == pytest.approx(2.9 - 4.0 * 0.25 / 0.9)
+    # Nearly empty: discharge limited by the energy left (soc * eta / dt).
+    soc[0, 0] = 0.1
+    K.dc_power(running, idle, pue, bat_mw, bat_mwh, eta, np.array([False]), np.array([[-1.0]]), soc, dt, *outs, total)
+    assert outs[3][0, 0] == pytest.approx(0.1 * 0.9 / 0.25) and soc[0, 0] == pytest.approx(0.0, abs=1e-12)
+    # Under an emergency order the battery does not charge.
+    K.dc_power(running, idle, pue, bat_mw, bat_mwh, eta, np.array([True]), np.array([[1.0]]), soc, dt, *outs, total)
+    assert outs[2][0, 0] == 0.0
+
+
+def test_battery_scenario_exposes_battery_actions():
+    env = datacenter_grid_v0.parallel_env(battery_hours=2.0, **SHORT)
+    assert env.action_space("dc_0").n == 8
+    env.reset(seed=0)
+    socs = []
+    while env.agents:
+        obs, *_ = env.step({a: 6 for a in env.agents})  # run everything, charge
+        socs.append(env.layout.get(obs["dc_0"], "soc"))
+    assert socs[-1] > socs[0] and socs[-1] <= 1.0

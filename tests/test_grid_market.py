@@ -380,3 +380,21 @@ def test_price_and_emissions_monotone_in_dc_load(case, extra):
     _, r1 = clear(params, state, ex, dc + extra)
     assert np.all(r1.price_usd_per_mwh >= r0.price_usd_per_mwh - 1e-6)
     assert np.all(r1.emissions_t_co2 >= r0.emissions_t_co2 - 1e-6)
+
+
+def test_threaded_clearing_of_large_batches_equals_row_by_row():
+    from gridshift.envs.grid import copper_plate
+
+    params = default_grid_params()
+    nb = 3 * copper_plate.PARALLEL_MIN_ROWS
+    rng = np.random.default_rng(0)
+    ex = Exogenous(rng.uniform(25e3, 64e3, nb), rng.uniform(0, 8e3, nb), rng.uniform(0, 20e3, nb))
+    dc = rng.uniform(0, 8e3, nb)
+    state = initial_state(params, ex, dc)
+    state = GridState(state.dispatch_mw * rng.uniform(0.9, 1.0, state.dispatch_mw.shape).clip(None, 1.0))
+    _, r = clear(params, state, ex, dc)
+    for i in range(0, nb, 7):
+        one = Exogenous(ex.demand_mw[i : i + 1], ex.solar_mw[i : i + 1], ex.wind_mw[i : i + 1])
+        _, ri = clear(params, GridState(state.dispatch_mw[i : i + 1]), one, dc[i : i + 1])
+        np.testing.assert_array_equal(ri.packed[:, 0], r.packed[:, i])
+        np.testing.assert_array_equal(ri.dispatch_mw[0], r.dispatch_mw[i])

@@ -25,7 +25,8 @@ class OneDC:
         self.start = np.full((1, 1, k), -1, np.int32)
         self.finish = np.full((1, 1, k), -1, np.int32)
         self.served = np.zeros((1, 1, k))
-        self.first_open = np.zeros((1, 1), np.int64)
+        self.active = np.zeros((1, 1, k), np.int32)
+        self.n_active = np.zeros((1, 1), np.int64)
         self.next_arrival = np.zeros((1, 1), np.int64)
         self.cap = np.array([dyn_cap_mw])
         self.overhead = overhead
@@ -40,7 +41,7 @@ class OneDC:
             0.25, self.overhead, self.sla_guard,
             self.job_class, self.arrival, self.duration, self.deadline, self.power, self.n_jobs,
             self.status, self.cause, self.remaining, self.start, self.finish, self.served,
-            self.first_open, self.next_arrival, out,
+            self.active, self.n_active, self.next_arrival, out,
         )
         self.t += 1
         o = {k: float(out[i, 0, 0]) for k, i in J.OUT_INDEX.items()}

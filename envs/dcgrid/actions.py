@@ -68,10 +68,9 @@ class DiscreteAdapter(ActionAdapter):
         a = np.asarray(actions)
         if a.dtype.kind not in "iu" and not (a.dtype.kind == "f" and np.all(a == np.round(a))):
             raise ValueError(f"discrete action {actions!r} is invalid: allowed integers 0..{len(self.table) - 1}")
-        a = a.astype(np.int64)
         if a.size and (a.min() < 0 or a.max() >= len(self.table)):
             raise ValueError(f"discrete action {a.min() if a.min() < 0 else a.max()} is invalid: allowed 0..{len(self.table) - 1}")
-        return self.table[a]
+        return self.table[a.astype(np.intp, copy=False)]
 
 
 class MultiDiscreteAdapter(ActionAdapter):

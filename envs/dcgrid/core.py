@@ -23,6 +23,7 @@ One step of one env (DESIGN §2-§6):
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,11 +35,51 @@ from gridshift.envs.dcgrid.observation import ObservationLayout, build_layout
 from gridshift.envs.dcgrid.scenario import Scenario
 from gridshift.envs.dcgrid.workload import DCParams, JobTable, dc_params, generate_jobs
 from gridshift.envs.grid import copper_plate
+from gridshift.envs.grid.copper_plate import _OUT_FIELDS as _GRID_ROWS
 from gridshift.envs.grid.types import Exogenous, GridParams, GridState, MarketParams
+
+#: Per-DC per-step outputs: the scheduler's, then power, then economics (rows of ``StepInfo.dc``).
+POWER_FIELDS = ("it_mw", "facility_mw", "battery_charge_mw", "battery_discharge_mw", "load_mw")
+ECON_FIELDS = ("baseline_mw", "bill_usd", "carbon_t", "carbon_cost_usd", "sla_penalty_usd", "dr_revenue_usd",
+               "emergency_penalty_usd", "dc_cost_usd", "reward")
+DC_FIELDS = J.OUT_FIELDS + POWER_FIELDS + ECON_FIELDS + ("emergency_cap_mw",)
+DC_INDEX = {k: i for i, k in enumerate(DC_FIELDS)}
+_NJ, _NP, _NE = len(J.OUT_FIELDS), len(POWER_FIELDS), len(ECON_FIELDS)
+
+
+class StepInfo(Mapping):
+    """What :func:`step` returns: per-DC ``[B, N]`` arrays by name (views into one
+    ``dc [K, B, N]`` table, rows ``DC_FIELDS``) and per-env values (``grid``, the
+    :class:`ClearingResult`; ``dc_load_total_mw``; event flags; ``social_cost_usd``)."""
+
+    __slots__ = ("dc", "env")
+
+    def __init__(self, dc: np.ndarray, env: dict):
+        self.dc = dc
+        self.env = env
+
+    def __getitem__(self, key):
+        i = DC_INDEX.get(key)
+        if i is not None:
+            return self.dc[i]
+        return self.env[key]
+
+    def __iter__(self):
+        yield from DC_FIELDS
+        yield from self.env
+
+    def __len__(self) -> int:
+        return len(DC_FIELDS) + len(self.env)
+
+    def __contains__(self, key) -> bool:
+        return key in DC_INDEX or key in self.env
+
 
 #: True grid signals kept for telemetry (rows of ``signal_hist``).
 SIGNALS = ("price", "renewable_fraction", "avg_ci", "marginal_ci", "total_demand_mw", "reserve_mw")
 ANOMALY_KINDS = ("stuck", "spike", "renewable_high", "demand_low")
+_SIG_ROWS = [_GRID_ROWS.index(k) for k in ("price_usd_per_mwh", "renewable_fraction", "avg_ci_g_per_kwh",
+                                           "marginal_ci_g_per_kwh", "total_demand_mw", "reserve_mw")]
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,7 +161,8 @@ class CoreState:
     start: np.ndarray
     finish: np.ndarray
     served_mwh: np.ndarray
-    first_open: np.ndarray
+    active: np.ndarray  # [B, N, J] open (queued/running) job indices
+    n_active: np.ndarray  # [B, N]
     next_arrival: np.ndarray
     soc_mwh: np.ndarray  # [B, N]
     demand_mw: np.ndarray  # [B, T + H] true exogenous series
@@ -141,7 +183,7 @@ class CoreState:
     dr_end: np.ndarray  # [B]
     em_end: np.ndarray  # [B] emergency order in force while t < em_end
     em_cap_mw: np.ndarray  # [B, N] facility cap of the order in force
-    last: dict  # last step's per-DC outputs and grid scalars (for observations)
+    last: StepInfo | None  # last step's outputs (for observations)
 
     def copy(self) -> CoreState:
         kw = {}
@@ -150,7 +192,7 @@ class CoreState:
             if isinstance(v, np.ndarray):
                 kw[f.name] = v.copy()
             elif f.name == "last":
-                kw[f.name] = {k: np.copy(x) for k, x in v.items()}
+                kw[f.name] = StepInfo(v.dc.copy(), dict(v.env)) if isinstance(v, StepInfo) else v
             else:
                 kw[f.name] = v  # grid state and job table are replaced, never mutated
         return CoreState(**kw)
@@ -192,7 +234,8 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
         start=np.full(shape, -1, np.int32),
         finish=np.full(shape, -1, np.int32),
         served_mwh=np.zeros(shape, np.float64),
-        first_open=np.zeros((nb, n), np.int64),
+        active=np.zeros(shape, np.int32),
+        n_active=np.zeros((nb, n), np.int64),
         next_arrival=np.zeros((nb, n), np.int64),
         soc_mwh=0.5 * np.broadcast_to(params.dcs.battery_mwh, (nb, n)).copy(),
         demand_mw=demand,
@@ -213,7 +256,7 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
         dr_end=np.full(nb, -1, np.int64),
         em_end=np.zeros(nb, np.int64),
         em_cap_mw=np.full((nb, n), np.inf),
-        last={},
+        last=None,
     )
     fifo = np.ones((nb, n, 4))
     fifo[..., 3] = 0.0
@@ -260,37 +303,37 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
     battery_cmd = np.ascontiguousarray(np.clip(act[..., 3], -1.0, 1.0))
 
     # 1. emergency order in force: facility cap -> dynamic IT cap
+    table = np.empty((len(DC_FIELDS), nb, n))
+    out, f, e, fac_cap = table[:_NJ], table[_NJ:_NJ + _NP], table[_NJ + _NP:_NJ + _NP + _NE], table[-1]
     em_active = t < st.em_end
     if em_active.any():
-        fac_cap = np.where(em_active[:, None], st.em_cap_mw, np.inf)
+        fac_cap[:] = np.where(em_active[:, None], st.em_cap_mw, np.inf)
         dyn_cap_em = np.where(em_active[:, None], np.maximum(0.0, fac_cap / dcs.pue - dcs.idle_mw), np.inf)
     else:
-        fac_cap = dyn_cap_em = np.full((nb, n), np.inf)
+        fac_cap[:] = np.inf
+        dyn_cap_em = fac_cap
 
     # 2. schedulers
-    out = np.empty((len(J.OUT_FIELDS), nb, n))
     tb = st.jobs
     J.step_jobs(
         t, release, dcs.dynamic_mw, dyn_cap_em, dt, sc.e3_checkpoint_overhead_steps, sc.sla_guard,
         tb.job_class, tb.arrival, tb.duration, tb.deadline, tb.power_mw, tb.n_jobs,
-        st.status, st.cause, st.remaining, st.start, st.finish, st.served_mwh, st.first_open, st.next_arrival,
+        st.status, st.cause, st.remaining, st.start, st.finish, st.served_mwh, st.active, st.n_active, st.next_arrival,
         out,
     )
-    info = {k: out[i] for k, i in J.OUT_INDEX.items()}
 
     # 3. IT power (TSCO eq. 9), facility load, battery (TSCO eq. 2)
-    f = np.empty((5, nb, n))
     dc_total = np.empty(nb)
     K.dc_power(out[J.OUT_INDEX["running_mw"]], dcs.idle_mw, dcs.pue, dcs.battery_mw, dcs.battery_mwh,
                dcs.battery_efficiency, em_active, battery_cmd, st.soc_mwh, dt, f[0], f[1], f[2], f[3], f[4], dc_total)
     load = f[4]
 
     # 4. the grid clears on this step's aggregate load
-    ex = Exogenous(st.demand_mw[rows, t], st.solar_mw[rows, t], st.wind_mw[rows, t])
-    st.grid, gr = copper_plate.clear(params.grid, st.grid, ex, dc_total)
+    avail = st.solar_mw[rows, t] + st.wind_mw[rows, t]
+    gr = copper_plate.clear_arrays(params.grid, st.grid.dispatch_mw, st.demand_mw[rows, t], avail, dc_total)
+    st.grid = GridState(dispatch_mw=gr.dispatch_mw)
 
     # 5-6. per-DC economics and rewards, baselines, DR and emergency events
-    e = np.empty((9, nb, n))
     social = np.empty(nb)
     dr_active = np.empty(nb, bool)
     em_new = np.empty(nb, bool)
@@ -308,29 +351,23 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
     )
 
     # 7. telemetry: what the agents will see
-    true_sig = np.stack(
-        [gr.price_usd_per_mwh, gr.renewable_fraction, gr.avg_ci_g_per_kwh, gr.marginal_ci_g_per_kwh, gr.total_demand_mw, gr.reserve_mw],
-        axis=1,
-    )
+    pk = gr.packed
+    true_sig = pk[_SIG_ROWS].T.copy()
     if sc.anomaly_prob > 0:
         u, kind = rng.random(nb), rng.integers(0, len(ANOMALY_KINDS), nb)
     else:
-        u, kind = _ONES[:nb] if nb <= _ONES.size else np.ones(nb), np.zeros(nb, np.int64)
+        u, kind = np.ones(nb), np.zeros(nb, np.int64)
     K.telemetry(t, sc.signal_delay_steps, true_sig, st.signal_hist, st.observed, u, kind, sc.anomaly_prob, st.demand_ring, st.anomaly)
 
-    info.update(
-        t=t.copy(), it_mw=f[0], facility_mw=f[1], battery_charge_mw=f[2], battery_discharge_mw=f[3], load_mw=load,
-        baseline_mw=e[0], bill_usd=e[1], carbon_t=e[2], carbon_cost_usd=e[3], sla_penalty_usd=e[4],
-        dr_revenue_usd=e[5], emergency_penalty_usd=e[6], dc_cost_usd=e[7], reward=e[8],
-        emergency_cap_mw=fac_cap, dr_active=dr_active, emergency_active=em_active, emergency_issued=em_new,
-        anomaly=st.anomaly.copy(), grid=gr, dc_load_total_mw=dc_total, social_cost_usd=social,
-    )
+    info = StepInfo(table, {
+        "t": t.copy(), "grid": gr, "dc_load_total_mw": dc_total, "social_cost_usd": social,
+        "dr_active": dr_active, "emergency_active": em_active, "emergency_issued": em_new, "anomaly": st.anomaly.copy(),
+    })
     st.last = info
     st.t += 1
     return info
 
 
-_ONES = np.ones(4096)
 
 
 # ---------------------------------------------------------------------------- observation

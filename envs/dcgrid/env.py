@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import operator
 
 import numpy as np
 from gymnasium import spaces
@@ -12,6 +13,7 @@ from pettingzoo import ParallelEnv
 from gridshift.envs.dcgrid import core
 from gridshift.envs.dcgrid.actions import make_adapter
 from gridshift.envs.dcgrid.scenario import Scenario, load_scenario
+from gridshift.envs.grid.copper_plate import _OUT_FIELDS as _GRID_FIELDS
 
 #: Grid signals copied into every agent's ``infos`` (raw units).
 _GRID_INFO = (
@@ -52,6 +54,10 @@ _DC_INFO = (
 )
 
 
+_GRID_PICK = operator.itemgetter(*[_GRID_FIELDS.index(k) for k in _GRID_INFO])
+_DC_ROWS = [core.DC_INDEX[k] for k in _DC_INFO]
+
+
 class DataCenterGridEnv(ParallelEnv):
     metadata = {"render_modes": ["rgb_array", "human"], "name": "datacenter_grid_v0", "is_parallelizable": True, "render_fps": 4}
 
@@ -73,6 +79,9 @@ class DataCenterGridEnv(ParallelEnv):
         self._state: core.CoreState | None = None
         self._steps = 0
         self._history: list[dict] = []
+        # Valid discrete actions as a set: membership also accepts numpy integers (equal hashes).
+        self._valid_discrete = frozenset(range(self.adapter.space.n)) if self.adapter.mode == "discrete" else None
+        self._live: set[str] = set()
 
     # Spaces are built once and identical across agents (parameter sharing).
     @functools.cache  # noqa: B019 - one entry per agent, lives with the env
@@ -94,6 +103,7 @@ class DataCenterGridEnv(ParallelEnv):
         self._steps = 0
         self._history = []
         self.agents = list(self.possible_agents)
+        self._live = set(self.agents)
         obs = core.observe(self.params, self._state, self._rng)[0]
         observations = {a: obs[i] for i, a in enumerate(self.agents)}
         infos = {a: {} for a in self.agents}
@@ -102,42 +112,38 @@ class DataCenterGridEnv(ParallelEnv):
     def step(self, actions: dict):
         if self._state is None or not self.agents:
             raise RuntimeError("step() called on a finished or un-reset env: call reset() first")
-        unknown = set(actions) - set(self.agents)
-        if unknown:
-            raise ValueError(f"actions for unknown or finished agents {sorted(unknown)}: allowed {self.agents}")
-        missing = [a for a in self.agents if a not in actions]
-        if missing:
+        agents = self.agents
+        if actions.keys() != self._live:
+            unknown = set(actions) - set(agents)
+            if unknown:
+                raise ValueError(f"actions for unknown or finished agents {sorted(unknown)}: allowed {agents}")
+            missing = [a for a in agents if a not in actions]
             raise ValueError(f"missing actions for agents {missing}: every live agent must act")
-        stacked = np.stack([np.asarray(actions[a]) for a in self.possible_agents])[None]
-        try:
-            core_actions = self.adapter.to_core(stacked)
-        except ValueError:
-            for a in self.agents:  # name the offending agent
-                try:
-                    self.adapter.to_core(np.asarray(actions[a])[None])
-                except ValueError as e:
-                    raise ValueError(f"action {actions[a]!r} of {a} is invalid: allowed {self.adapter.space} ({e})") from None
-            raise
+        vals = [actions[a] for a in agents]
+        if self._valid_discrete is not None and self._valid_discrete.issuperset(vals) and all(type(x) is not bool for x in vals):
+            core_actions = self.adapter.table[np.asarray(vals, dtype=np.intp)][None]  # fast path, validated
+        else:
+            core_actions = self._to_core_checked(vals, actions)
+        if core_actions.shape != (1, len(agents), 4):
+            raise ValueError(f"actions of shape {np.shape(vals)} are invalid: allowed one action in {self.adapter.space} per agent")
         info = core.step(self.params, self._state, core_actions, self._rng)
         self._steps += 1
         obs = core.observe(self.params, self._state, self._rng)[0]
-        rew = info["reward"][0].tolist()
-        g = info["grid"]
-        grid_info = {k: float(getattr(g, k)[0]) for k in _GRID_INFO}
-        grid_info["dc_load_total_mw"] = float(info["dc_load_total_mw"][0])
+        grid_info = dict(zip(_GRID_INFO, _GRID_PICK(info["grid"].packed[:, 0].tolist()), strict=True))
+        grid_info["dc_load_total_mw"] = info["dc_load_total_mw"][0].item()
         grid_info["dr_active"] = bool(info["dr_active"][0])
         grid_info["emergency_active"] = bool(info["emergency_active"][0])
         grid_info["telemetry_anomaly"] = int(info["anomaly"][0])
-        cols = [info[k][0].tolist() for k in _DC_INFO]
+        rows = info.dc[_DC_ROWS, 0, :].T.tolist()  # [N][K] python floats
         truncate = self._steps >= self.scenario.horizon_steps
-        observations, rewards, terms, truncs, infos = {}, {}, {}, {}, {}
-        for i, a in enumerate(self.agents):
-            observations[a] = obs[i]
-            rewards[a] = rew[i]
-            terms[a] = False
-            truncs[a] = truncate
-            d = dict(grid_info)
-            d.update(zip(_DC_INFO, [c[i] for c in cols], strict=True))
+        observations = dict(zip(agents, obs, strict=True))
+        rewards = dict(zip(agents, info["reward"][0].tolist(), strict=True))
+        terms = dict.fromkeys(agents, False)
+        truncs = dict.fromkeys(agents, truncate)
+        infos = {}
+        for a, r in zip(agents, rows, strict=True):
+            d = grid_info.copy()
+            d.update(zip(_DC_INFO, r, strict=True))
             infos[a] = d
         if self.render_mode is not None:
             self._history.append(
@@ -147,7 +153,19 @@ class DataCenterGridEnv(ParallelEnv):
             )
         if truncate:
             self.agents = []
+            self._live = set()
         return observations, rewards, terms, truncs, infos
+
+    def _to_core_checked(self, vals, actions):
+        try:
+            return self.adapter.to_core(np.asarray(vals)[None])
+        except (ValueError, TypeError):
+            for a in self.agents:  # name the offending agent
+                try:
+                    self.adapter.to_core(np.asarray(actions[a])[None])
+                except (ValueError, TypeError) as e:
+                    raise ValueError(f"action {actions[a]!r} of {a} is invalid: allowed {self.adapter.space} ({e})") from None
+            raise
 
     def state(self) -> np.ndarray:
         if self._state is None:

@@ -71,42 +71,50 @@ OUT_INDEX = {k: i for i, k in enumerate(OUT_FIELDS)}
 NO_SLACK = 1_000_000
 
 
-@numba.njit(cache=True, nogil=True)
-def step_jobs(t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_guard,
-              job_class, arrival, duration, deadline, power, n_jobs,
-              status, cause, remaining, start, finish, served, first_open, next_arrival,
-              out):  # pragma: no cover - compiled
-    """Advance every DC of every env by one step. Arrays are ``[B, N, ...]``; ``t`` is ``[B]``.
+@numba.njit(cache=True, nogil=True, inline="always")
+def _argsort_small(keys, n, order):  # pragma: no cover - compiled
+    """Insertion argsort of ``keys[:n]`` into ``order[:n]``: queues are short, and this avoids
+    an allocation per DC per step."""
+    for a in range(n):
+        order[a] = a
+    for a in range(1, n):
+        o = order[a]
+        k = keys[o]
+        c = a - 1
+        while c >= 0 and keys[order[c]] > k:
+            order[c + 1] = order[c]
+            c -= 1
+        order[c + 1] = o
 
-    ``release [B, N, 3]`` are the E1..E3 release fractions in [0, 1]; ``emergency_cap_mw
-    [B, N]`` caps dynamic IT power (``inf`` when no order). Mutates the ledger in place and
-    writes the per-DC outputs into ``out [K, B, N]``.
-    """
-    nb, n, jmax = status.shape
-    cand = np.empty(jmax, np.int64)
-    key = np.empty(jmax, np.float64)
-    for b in range(nb):
-        tb = t[b]
-        for i in range(n):
+
+@numba.njit(cache=True, nogil=True)
+def _step_env(b, t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_guard,
+              job_class, arrival, duration, deadline, power, n_jobs,
+              status, cause, remaining, start, finish, served, active, n_active, next_arrival,
+              out, cand, key, order, sel, skey, sorder, qpow, budget, used):  # pragma: no cover - compiled
+    n = status.shape[1]
+    tb = t[b]
+    for i in range(n):
             for k in range(out.shape[0]):
                 out[k, b, i] = 0.0
             cap = min(dyn_cap_mw[i], emergency_cap_mw[b, i])
             # 1. arrivals
+            act = active[b, i]
+            na = n_active[b, i]
             p = next_arrival[b, i]
             while p < n_jobs[b, i] and arrival[b, i, p] <= tb:
                 status[b, i, p] = QUEUED
+                act[na] = p
+                na += 1
                 p += 1
             next_arrival[b, i] = p
-            lo = first_open[b, i]
-            while lo < p and status[b, i, lo] >= DONE_ON_TIME:
-                lo += 1
-            first_open[b, i] = lo
 
             # 2. deadline drops; tallies of running and queued work
             running = 0.0
             run_e3 = 0.0
-            qpow = np.zeros(4)
-            for j in range(lo, p):
+            qpow[:] = 0.0
+            for a in range(na):
+                j = act[a]
                 s = status[b, i, j]
                 if s == QUEUED and tb >= deadline[b, i, j]:
                     status[b, i, j] = DROPPED
@@ -127,7 +135,8 @@ def step_jobs(t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_guar
                     while running > cap + 1e-9:
                         best = -1
                         bd = -1
-                        for j in range(lo, p):
+                        for a in range(na):
+                            j = act[a]
                             if status[b, i, j] == RUNNING and job_class[b, i, j] == cls and deadline[b, i, j] > bd:
                                 bd = deadline[b, i, j]
                                 best = j
@@ -152,7 +161,8 @@ def step_jobs(t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_guar
             while run_e3 > e3_cap + 1e-9:
                 best = -1
                 bd = -1
-                for j in range(lo, p):
+                for a in range(na):
+                    j = act[a]
                     if status[b, i, j] == RUNNING and job_class[b, i, j] == 3:
                         slack_after = deadline[b, i, j] - tb - remaining[b, i, j] - overhead
                         if (slack_after >= 0 or not sla_guard) and deadline[b, i, j] > bd:
@@ -169,21 +179,20 @@ def step_jobs(t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_guar
 
             # 5. starts. Priority key: E0 first, then SLA-forced, then released; EDF within.
             nc = 0
-            budget = np.zeros(4)
+            budget[:] = 0.0
             budget[1] = release[b, i, 0] * qpow[1]
             budget[2] = release[b, i, 1] * qpow[2]
             budget[3] = max(0.0, min(release[b, i, 2] * qpow[3], e3_cap - run_e3))
             # EDF order of all queued jobs, to apply per-class budgets in deadline order
-            for j in range(lo, p):
+            for a in range(na):
+                j = act[a]
                 if status[b, i, j] == QUEUED:
                     cand[nc] = j
                     key[nc] = deadline[b, i, j] + 1e-6 * j
                     nc += 1
-            order = np.argsort(key[:nc])
-            used = np.zeros(4)
+            _argsort_small(key, nc, order)
+            used[:] = 0.0
             nsel = 0
-            sel = np.empty(nc, np.int64)
-            skey = np.empty(nc, np.float64)
             for oi in range(nc):
                 j = cand[order[oi]]
                 c = job_class[b, i, j]
@@ -201,7 +210,7 @@ def step_jobs(t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_guar
                 sel[nsel] = j
                 skey[nsel] = pri * 1e9 + key[order[oi]]
                 nsel += 1
-            sorder = np.argsort(skey[:nsel])
+            _argsort_small(skey, nsel, sorder)
             for si in range(nsel):
                 j = sel[sorder[si]]
                 pw = power[b, i, j]
@@ -210,7 +219,8 @@ def step_jobs(t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_guar
                     while running + pw > cap + 1e-9:
                         best = -1
                         bd = -1
-                        for jj in range(lo, p):
+                        for a in range(na):
+                            jj = act[a]
                             if status[b, i, jj] == RUNNING and job_class[b, i, jj] == 3 and deadline[b, i, jj] > bd:
                                 bd = deadline[b, i, jj]
                                 best = jj
@@ -237,7 +247,9 @@ def step_jobs(t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_guar
             flex = 0.0
             for cls in range(1, 4):
                 out[9 + cls - 1, b, i] = NO_SLACK
-            for j in range(lo, p):
+            keep = 0
+            for a in range(na):
+                j = act[a]
                 s = status[b, i, j]
                 c = job_class[b, i, j]
                 if s == RUNNING:
@@ -265,6 +277,67 @@ def step_jobs(t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_guar
                     slack = deadline[b, i, j] - (tb + 1) - rem
                     if slack < out[9 + c - 1, b, i]:
                         out[9 + c - 1, b, i] = slack
+                if status[b, i, j] == QUEUED or status[b, i, j] == RUNNING:
+                    act[keep] = j  # compact the open list in place (order kept)
+                    keep += 1
+            n_active[b, i] = keep
             out[0, b, i] = e0 + flex
             out[1, b, i] = e0
             out[2, b, i] = flex
+
+
+@numba.njit(cache=True, nogil=True)
+def _step_serial(t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_guard,
+                 job_class, arrival, duration, deadline, power, n_jobs,
+                 status, cause, remaining, start, finish, served, active, n_active, next_arrival, out):  # pragma: no cover
+    jmax = status.shape[2]
+    cand = np.empty(jmax, np.int64)
+    key = np.empty(jmax, np.float64)
+    order = np.empty(jmax, np.int64)
+    sel = np.empty(jmax, np.int64)
+    skey = np.empty(jmax, np.float64)
+    sorder = np.empty(jmax, np.int64)
+    qpow = np.empty(4)
+    budget = np.empty(4)
+    used = np.empty(4)
+    for b in range(status.shape[0]):
+        _step_env(b, t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_guard,
+                  job_class, arrival, duration, deadline, power, n_jobs,
+                  status, cause, remaining, start, finish, served, active, n_active, next_arrival,
+                  out, cand, key, order, sel, skey, sorder, qpow, budget, used)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _step_parallel(t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_guard,
+                   job_class, arrival, duration, deadline, power, n_jobs,
+                   status, cause, remaining, start, finish, served, active, n_active, next_arrival, out):  # pragma: no cover
+    jmax = status.shape[2]
+    for b in numba.prange(status.shape[0]):
+        # Envs are independent: each thread has its own buffers, results do not depend on threads.
+        _step_env(b, t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_guard,
+                  job_class, arrival, duration, deadline, power, n_jobs,
+                  status, cause, remaining, start, finish, served, active, n_active, next_arrival,
+                  out, np.empty(jmax, np.int64), np.empty(jmax, np.float64), np.empty(jmax, np.int64),
+                  np.empty(jmax, np.int64), np.empty(jmax, np.float64), np.empty(jmax, np.int64),
+                  np.empty(4), np.empty(4), np.empty(4))
+
+
+#: Batches at least this large are stepped with one thread per core (``numba.prange``).
+PARALLEL_MIN_BATCH = 16
+
+
+def step_jobs(t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_guard,
+              job_class, arrival, duration, deadline, power, n_jobs,
+              status, cause, remaining, start, finish, served, active, n_active, next_arrival, out):
+    """Advance every DC of every env by one step. Arrays are ``[B, N, ...]``; ``t`` is ``[B]``.
+
+    ``release [B, N, 3]`` are the E1..E3 release fractions in [0, 1]; ``emergency_cap_mw
+    [B, N]`` caps dynamic IT power (``inf`` when no order). ``active [B, N, J]`` lists the
+    first ``n_active [B, N]`` open (queued or running) jobs of each DC, so a step touches only
+    open jobs, never the finished history. Mutates the ledger in place and writes the per-DC
+    outputs into ``out [K, B, N]``.
+    """
+    fn = _step_parallel if status.shape[0] >= PARALLEL_MIN_BATCH else _step_serial
+    fn(t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_guard,
+       job_class, arrival, duration, deadline, power, n_jobs,
+       status, cause, remaining, start, finish, served, active, n_active, next_arrival, out)

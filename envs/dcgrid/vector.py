@@ -45,7 +45,8 @@ class DCGridVectorEnv:
         return core.observe(self.params, self.state, self._rng)
 
     def step(self, actions: np.ndarray):
-        """Returns ``(obs, rewards, terminated, truncated, info)``; ``info`` holds ``[B, N]`` arrays."""
+        """Returns ``(obs, rewards, terminated, truncated, info)``; ``info`` maps names to ``[B, N]``
+        per-DC arrays and per-env values (:class:`gridshift.envs.dcgrid.core.StepInfo`)."""
         if self.state is None:
             raise RuntimeError("call reset() before step()")
         core_actions = self.adapter.to_core(actions)
@@ -62,7 +63,7 @@ class DCGridVectorEnv:
         truncated = np.full((self.num_envs, self.n_agents), done)
         rewards = info["reward"].astype(np.float32)
         if done and self.autoreset:
-            info = dict(info, final_observation=obs)
+            info.env["final_observation"] = obs
             obs = self.reset()
         return obs, rewards, terminated, truncated, info
 

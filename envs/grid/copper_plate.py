@@ -106,7 +106,7 @@ _OUT_FIELDS = (
 
 
 def _clear(params: GridParams, prev_mw, exogenous: Exogenous, dc_load_mw, *, ramp: bool) -> ClearingResult:
-    fleet, market = params.fleet, params.market
+    fleet = params.fleet
     prev = np.ascontiguousarray(prev_mw, dtype=np.float64)
     if prev.ndim != 2 or prev.shape[1] != fleet.n_units:
         raise ValueError(f"state.dispatch_mw has shape {prev.shape}; expected [B, {fleet.n_units}]")
@@ -121,21 +121,35 @@ def _clear(params: GridParams, prev_mw, exogenous: Exogenous, dc_load_mw, *, ram
     demand = _col(exogenous.demand_mw, "exogenous.demand_mw")
     avail = _col(np.asarray(exogenous.solar_mw) + np.asarray(exogenous.wind_mw), "exogenous renewables")
     dc = _col(dc_load_mw, "dc_load_mw")
-    ramp_step = fleet.ramp_mw_per_h * market.step_hours if ramp else np.full(fleet.n_units, np.inf)
+    return clear_arrays(params, prev, demand, avail, dc, ramp=ramp)
+
+
+def clear_arrays(params: GridParams, prev: np.ndarray, demand: np.ndarray, avail: np.ndarray, dc: np.ndarray,
+                 *, ramp: bool = True) -> ClearingResult:
+    """:func:`clear` without input checks, for callers that already hold contiguous float64
+    arrays (``prev [B, G]``, ``demand``/``avail``/``dc [B]``): the environment core."""
+    fleet, market = params.fleet, params.market
+    nb = prev.shape[0]
+    ramp_step = params.ramp_step_mw() if ramp else np.full(fleet.n_units, np.inf)
     p = np.empty((nb, fleet.n_units))
     out = np.empty((len(_OUT_FIELDS), nb))
-    _clear_rows(
+    args = (
         prev, demand, avail, dc,
         fleet.capacity_mw, fleet.min_output_mw, ramp_step,
-        fleet.cost_a_usd_per_mw2h, params.offer_b_usd_per_mwh(), fleet.cost_b_usd_per_mwh,
+        fleet.cost_a_usd_per_mw2h, params.offer_b_cached(), fleet.cost_b_usd_per_mwh,
         fleet.cost_c_usd_per_h, fleet.emission_t_co2_per_mwh,
         market.step_hours, market.voll_usd_per_mwh, market.floor_price_usd_per_mwh,
         market.ordc_mu_mw, market.ordc_sigma_mw, market.carbon_price_usd_per_t,
         p, out,
     )
+    if nb >= PARALLEL_MIN_ROWS:
+        _clear_rows_parallel(*args, min(nb, 4 * numba.get_num_threads()))
+    else:
+        _clear_rows(*args)
     return ClearingResult(
         dispatch_mw=p,
         step_hours=market.step_hours,
+        packed=out,
         **{name: out[i] for i, name in enumerate(_OUT_FIELDS)},
     )
 
@@ -337,3 +351,19 @@ def clear_unconstrained(params: GridParams, exogenous: Exogenous, dc_load_mw=0.0
     nb = np.atleast_1d(np.asarray(exogenous.demand_mw, dtype=np.float64)).shape[0]
     prev = np.broadcast_to(fleet.min_output_mw, (nb, fleet.n_units))
     return _clear(params, prev, exogenous, dc_load_mw, ramp=False)
+
+
+#: Batches with at least this many rows are cleared in chunks, one thread per core.
+PARALLEL_MIN_ROWS = 64
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _clear_rows_parallel(prev, demand, avail, dc, cap, pmin, ramp_step, a, b_offer, b_fuel, c_fuel, e,
+                         dt, voll, floor, mu, sigma, carbon_price, p_out, out, nchunks):  # pragma: no cover - compiled
+    """:func:`_clear_rows` over contiguous chunks of rows in parallel (rows are independent)."""
+    nb = prev.shape[0]
+    for c in numba.prange(nchunks):
+        lo = c * nb // nchunks
+        hi = (c + 1) * nb // nchunks
+        _clear_rows(prev[lo:hi], demand[lo:hi], avail[lo:hi], dc[lo:hi], cap, pmin, ramp_step, a, b_offer, b_fuel,
+                    c_fuel, e, dt, voll, floor, mu, sigma, carbon_price, p_out[lo:hi], out[:, lo:hi])

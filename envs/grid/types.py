@@ -189,6 +189,22 @@ class GridParams:
             b = b + self.market.carbon_price_usd_per_t * self.fleet.emission_t_co2_per_mwh
         return b
 
+    # Derived arrays used every step; cached on the instance (params are immutable).
+    def offer_b_cached(self) -> np.ndarray:
+        c = self.__dict__.get("_offer_b")
+        if c is None:
+            c = _readonly(self.offer_b_usd_per_mwh())
+            self.__dict__["_offer_b"] = c
+        return c
+
+    def ramp_step_mw(self) -> np.ndarray:
+        """Ramp limit over one step (MW), ``ramp_mw_per_h x step_hours``."""
+        c = self.__dict__.get("_ramp_step")
+        if c is None:
+            c = _readonly(self.fleet.ramp_mw_per_h * self.market.step_hours)
+            self.__dict__["_ramp_step"] = c
+        return c
+
 
 @dataclass(frozen=True, eq=False)
 class GridState:
@@ -258,6 +274,8 @@ class ClearingResult:
     system_cost_usd: np.ndarray
     """Fuel + VOLL x unserved energy + carbon price x emissions, over the step."""
     step_hours: float
+    packed: np.ndarray | None = None
+    """All the ``[B]`` fields above as one ``[17, B]`` array (row order of ``copper_plate._OUT_FIELDS``), when available."""
 
     @property
     def curtailment_mwh(self) -> np.ndarray:
@@ -272,7 +290,7 @@ class ClearingResult:
         out = {}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if f.name in ("dispatch_mw", "step_hours"):
+            if f.name in ("dispatch_mw", "step_hours", "packed"):
                 continue
             out[f.name] = float(v[i])
         return out
