@@ -24,10 +24,91 @@ def _write_json(obj: dict, out_dir: str | None, name: str) -> None:
     print(f"wrote {f}")
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from gridshift.eval.demo import run_demo
+DEMO_POLICIES = ["fifo", "gas_literal", "gas_intent", "gas_stagger", "gas_fallback", "renewable_greedy",
+                 "price_threshold", "carbon_forecast", "day_ahead", "random"]
 
-    run_demo(scenario=args.scenario, seed=args.seed)
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from gridshift.eval.demo import run_demo, run_demo_leaderboard
+
+    if args.episode_only:
+        run_demo(scenario=args.scenario, seed=args.seed)
+        return 0
+    run_demo_leaderboard(policies=args.policies or DEMO_POLICIES, scenario=args.scenario, seeds=_seeds(args.seeds),
+                         out_dir=args.out)
+    return 0
+
+
+def _seeds(text):
+    from gridshift.eval.runner import parse_seeds
+
+    try:
+        return parse_seeds(text)
+    except ValueError as e:
+        raise SystemExit(f"gridshift: {e}") from None
+
+
+def _overrides(pairs):
+    """``--set key=value`` pairs -> scenario overrides (values parsed as TOML scalars)."""
+    import tomllib
+
+    out = {}
+    for item in pairs or []:
+        if "=" not in item:
+            raise SystemExit(f"gridshift: --set {item!r} is invalid: allowed KEY=VALUE")
+        k, v = item.split("=", 1)
+        try:
+            out[k.strip()] = tomllib.loads(f"x = {v}")["x"]
+        except tomllib.TOMLDecodeError:
+            out[k.strip()] = v
+    return out
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from gridshift.eval.leaderboard import Progress
+    from gridshift.eval.runner import evaluate_run
+
+    seeds = _seeds(args.seeds)
+    bar = Progress(len(seeds), "runs")
+    for seed in seeds:
+        try:
+            res = evaluate_run(args.policy, args.scenario, seed, out_dir=args.out, parquet=args.parquet,
+                               overrides=_overrides(args.set))
+        except ValueError as e:
+            raise SystemExit(f"gridshift: {e}") from None
+        bar.update(1, f"seed {seed}: social cost ${res['metrics']['social_cost_usd']:,.0f}")
+        print(f"wrote {res['path']}")
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from gridshift.eval.leaderboard import build_leaderboard
+
+    try:
+        res = build_leaderboard(args.policies, args.scenarios, _seeds(args.seeds), out_dir=args.out, runs_dir=args.runs,
+                                overrides=_overrides(args.set), ray_address=args.ray_address, ray_num_cpus=args.ray_num_cpus)
+    except ValueError as e:
+        raise SystemExit(f"gridshift: {e}") from None
+    print(res["paths"]["md"].read_text())
+    print(f"leaderboard written to {args.out}/ (leaderboard.md/.csv/.json, outcome_*.png) in {res['wall_s']:.1f} s")
+    return 0
+
+
+def cmd_policies(args: argparse.Namespace) -> int:
+    from gridshift.agents.registry import available_policies
+
+    print("\n".join(available_policies()))
+    return 0
+
+
+def cmd_cascade(args: argparse.Namespace) -> int:
+    from gridshift.eval.cascade import run_cascade
+
+    res = run_cascade(args.out, gas=args.gas, stagger=args.stagger, penetrations=tuple(args.penetrations),
+                      n_dcs=tuple(args.n_dcs), windows=tuple(args.windows), seeds=tuple(_seeds(args.seeds)),
+                      horizon_steps=args.horizon_steps)
+    print(res["paths"]["report"].read_text())
+    print(f"cascade study written to {args.out}/ in {res['wall_s']:.1f} s")
     return 0
 
 
@@ -40,15 +121,17 @@ def cmd_grid_day(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from gridshift.eval.bench import bench_env, bench_grid
+    from gridshift.eval.bench import bench_env, bench_eval, bench_grid
     from gridshift.eval.provenance import run_metadata
 
-    which = ["grid", "env"] if args.which == "all" else [args.which]
+    which = ["grid", "env", "eval"] if args.which == "all" else [args.which]
     for w in which:
         if w == "grid":
             res = bench_grid(batch_sizes=tuple(args.batch_sizes), min_seconds=args.seconds)
-        else:
+        elif w == "env":
             res = bench_env(min_seconds=args.seconds, quick=args.quick)
+        else:
+            res = bench_eval(seeds=(0,) if args.quick else (0, 1))
         res["metadata"] = run_metadata()
         _write_json(res, args.out, f"bench_{w}.json")
     return 0
@@ -59,10 +142,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"gridshift {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("demo", help="run the main job on the embedded default scenario")
+    d = sub.add_parser("demo", help="run the main job on the embedded default scenario: a small leaderboard")
     d.add_argument("--scenario", default="default")
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--seeds", default="0-2")
+    d.add_argument("--seed", type=int, default=0, help="episode seed with --episode-only")
+    d.add_argument("--policies", nargs="+", default=None)
+    d.add_argument("--out", default="demo-leaderboard")
+    d.add_argument("--episode-only", action="store_true", help="one FIFO episode with its summary instead")
     d.set_defaults(func=cmd_demo)
+
+    e = sub.add_parser("evaluate", help="run a policy on a scenario for some seeds; one JSON per run")
+    e.add_argument("--policy", required=True, help="built-in name, package.module:Class, rllib:PATH or sb3:PATH")
+    e.add_argument("--scenario", default="default")
+    e.add_argument("--seeds", default="0-4")
+    e.add_argument("--out", default="runs")
+    e.add_argument("--parquet", action="store_true", help="also write the per-step record and the ledger as Parquet")
+    e.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="scenario overrides")
+    e.set_defaults(func=cmd_evaluate)
+
+    lb = sub.add_parser("leaderboard", help="policies x scenarios x seeds; reruns only missing or invalid runs")
+    lb.add_argument("--policies", nargs="+", default=["fifo", "gas_literal", "gas_intent", "gas_stagger", "random"])
+    lb.add_argument("--scenarios", nargs="+", default=["default"])
+    lb.add_argument("--seeds", default="100-104", help="fixed evaluation seeds")
+    lb.add_argument("--out", default="leaderboard")
+    lb.add_argument("--runs", default=None, help="run-file directory (default OUT/runs)")
+    lb.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="scenario overrides")
+    lb.add_argument("--ray-address", default=None, help="'auto', 'host:port', or 'local' (start a local Ray)")
+    lb.add_argument("--ray-num-cpus", type=int, default=None, help="CPUs of a local Ray instance")
+    lb.set_defaults(func=cmd_leaderboard)
+
+    pl = sub.add_parser("policies", help="list the available policies")
+    pl.set_defaults(func=cmd_policies)
+
+    c = sub.add_parser("cascade", help="the cascade study: phase diagram, staggering sweep, event figure, report")
+    c.add_argument("--out", default="cascade")
+    c.add_argument("--gas", default="gas_literal")
+    c.add_argument("--stagger", default="gas_stagger")
+    c.add_argument("--penetrations", type=float, nargs="+", default=[0.02, 0.05, 0.1, 0.2, 0.3])
+    c.add_argument("--n-dcs", type=int, nargs="+", default=[2, 8, 32, 128, 256])
+    c.add_argument("--windows", type=int, nargs="+", default=[0, 2, 4, 8, 16])
+    c.add_argument("--seeds", default="0-1")
+    c.add_argument("--horizon-steps", type=int, default=192)
+    c.set_defaults(func=cmd_cascade)
 
     d = sub.add_parser("grid-day", help="clear one simulated day of the default grid with a constant DC load")
     d.add_argument("--month", type=int, default=8, choices=range(1, 13), metavar="1..12")
@@ -72,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_grid_day)
 
     b = sub.add_parser("bench", help="print throughput figures and write them as JSON")
-    b.add_argument("which", choices=("all", "grid", "env"), nargs="?", default="all")
+    b.add_argument("which", choices=("all", "grid", "env", "eval"), nargs="?", default="all")
     b.add_argument("--quick", action="store_true", help="fewer configurations (for smoke tests)")
     b.add_argument("--out", default="bench-results", help="directory for the JSON files ('' to skip)")
     b.add_argument("--seconds", type=float, default=2.0, help="minimum timed seconds per measurement")

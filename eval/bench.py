@@ -186,3 +186,27 @@ def bench_env(min_seconds: float = 2.0, quick: bool = False) -> dict:
     res["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process: {res['peak_rss_mib']:.0f} MiB")
     return res
+
+
+def bench_eval(policies=None, seeds=(0, 1), min_seconds: float = 0.0) -> dict:
+    """Evaluation throughput of heuristics at 8 DCs: episode steps/s including the policy,
+    per-step recording, the ledger and the metrics (warm-up and reset excluded)."""
+    from gridshift.agents.registry import builtin_policies, make_policy
+    from gridshift.eval.runner import episode_metrics, run_episode
+
+    policies = policies or sorted(builtin_policies())
+    episode_metrics(run_episode(make_policy("fifo"), "default", 0))  # load the compiled kernels first
+    rows = []
+    for name in policies:
+        steps, busy = 0, 0.0
+        for seed in seeds:
+            pol = make_policy(name)
+            t0 = time.perf_counter()
+            rec = run_episode(pol, "default", seed)
+            episode_metrics(rec)
+            busy += time.perf_counter() - t0
+            steps += rec.steps
+        rate = steps / busy
+        rows.append({"policy": name, "env_steps_per_s": rate})
+        print(f"evaluate {name:<24} {rate:>8,.0f} env-steps/s at 8 DCs (incl. reset, warm-up, recording, metrics)")
+    return {"benchmark": "eval", "target_env_steps_per_s": 1000, "results": rows}

@@ -40,3 +40,21 @@ def run_demo(scenario: str = "default", seed: int = 0, **overrides) -> dict:
     print("  " + counts.to_string().replace("\n", "\n  "))
     print(f"  wall time {wall:.2f} s ({sc.horizon_steps / wall:,.0f} env-steps/s incl. reset and warm-up)")
     return {"steps": len(rows), "jobs": len(ep), "mean_price": float(r[:, 1].mean()), "statuses": ep.status.value_counts().to_dict()}
+
+
+def run_demo_leaderboard(policies, scenario: str = "default", seeds=(0, 1, 2), out_dir: str = "demo-leaderboard") -> dict:
+    """A small leaderboard on one scenario, printed as a table."""
+    from gridshift.eval.leaderboard import build_leaderboard
+
+    t0 = time.perf_counter()
+    res = build_leaderboard(list(policies), [scenario], list(seeds), out_dir=out_dir)
+    t = res["table"].sort_values("score", ascending=False)
+    cols = ["policy", "score", "social_cost_usd", "emissions_t", "renewable_alignment", "peak_dc_load_stress_mw",
+            "delay_mean_h_e2", "drop_or_late_rate_flex", "rebound_ratio", "dc_energy_bill_usd"]
+    cols = [c for c in cols if c in t.columns]
+    print(f"gridshift demo: leaderboard on scenario '{scenario}', seeds {list(seeds)} (mean over seeds)")
+    with_pd = t[cols].copy()
+    print(with_pd.to_string(index=False, float_format=lambda v: f"{v:,.3g}" if abs(v) < 1e4 else f"{v:,.0f}"))
+    print(f"\nfull table with 95 % CIs: {res['paths']['md']}   plots: {out_dir}/outcome_*.png   "
+          f"({time.perf_counter() - t0:.1f} s)")
+    return res

@@ -1,0 +1,80 @@
+"""Policies by name: built-in heuristics, ``pkg.module:Class`` import paths, and loaders.
+
+``make_policy(spec)`` accepts
+
+* a built-in name (``gridshift policies`` lists them), optionally with keyword arguments;
+* an import path ``package.module:ClassOrFactory`` (the object is called with the keyword
+  arguments and must implement :class:`gridshift.agents.base.Policy`);
+* ``KIND:PATH`` for a registered loader (``rllib:/path/to/checkpoint``, ``sb3:/path/to.zip``):
+  :func:`register_loader` is the extension point through which trained-policy loaders plug in.
+
+Import paths and checkpoints execute code: load them only from sources you trust.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from gridshift.agents.base import Policy
+
+_LOADERS: dict[str, Callable[[str], Policy]] = {}
+
+
+def register_loader(kind: str, loader: Callable[[str], Policy]) -> None:
+    """Make ``KIND:PATH`` policy specs resolve through ``loader(PATH)``."""
+    _LOADERS[kind] = loader
+
+
+def builtin_policies() -> dict[str, Callable[..., Policy]]:
+    from gridshift.agents.heuristics import HEURISTICS
+
+    return dict(HEURISTICS)
+
+
+def available_policies() -> list[str]:
+    return sorted(builtin_policies()) + [f"{k}:PATH" for k in sorted(_LOADERS)] + ["package.module:Class"]
+
+
+def make_policy(spec: str, **kwargs) -> Policy:
+    """Resolve a policy spec; unknown names fail with the list of available policies."""
+    _ensure_default_loaders()
+    builtins = builtin_policies()
+    if spec in builtins:
+        pol = builtins[spec](**kwargs)
+    elif ":" in spec and spec.split(":", 1)[0] in _LOADERS:
+        kind, path = spec.split(":", 1)
+        pol = _LOADERS[kind](path, **kwargs)
+    elif ":" in spec:
+        mod_name, _, attr = spec.partition(":")
+        try:
+            mod = importlib.import_module(mod_name)
+            obj = getattr(mod, attr)
+        except (ImportError, AttributeError) as e:
+            raise ValueError(f"cannot import policy {spec!r} ({e}); available policies: {available_policies()}") from None
+        pol = obj(**kwargs)
+    else:
+        raise ValueError(f"unknown policy {spec!r}: available policies: {available_policies()}")
+    missing = [m for m in ("reset", "act", "name", "action_mode") if not hasattr(pol, m)]
+    if missing:
+        raise ValueError(f"policy {spec!r} does not implement the Policy protocol: missing {missing}")
+    return pol
+
+
+def _ensure_default_loaders() -> None:
+    """Trained-policy loaders register themselves on import (lazy: they need the train extra)."""
+    if "rllib" not in _LOADERS:
+        register_loader("rllib", _lazy("gridshift.agents.trained", "load_rllib"))
+    if "sb3" not in _LOADERS:
+        register_loader("sb3", _lazy("gridshift.agents.trained", "load_sb3"))
+
+
+def _lazy(module: str, attr: str):
+    def load(path: str, **kwargs):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError as e:
+            raise ValueError(f"loading {attr.removeprefix('load_')} policies needs the train extra: pip install 'gridshift[train]' ({e})") from None
+        return getattr(mod, attr)(path, **kwargs)
+
+    return load

@@ -1,0 +1,358 @@
+"""Episode metrics, computed from the job ledger and the grid record (never from rewards).
+
+``compute_metrics(ledger, grid, dc, step_hours=..., dr_threshold_mw=...)`` returns one flat
+``dict[str, float]``. Counts are floats too, so the dict is JSON-ready. ``NaN`` marks a value
+that is undefined in the episode: for example, no started jobs of a class, or no stress event
+with steps before and after it. ``falsifiability(metrics, fifo_metrics)`` turns a metrics dict
+into the three EM §V pass/fail checks (DESIGN §8).
+
+Inputs and conventions
+----------------------
+* ``T`` is the number of grid rows (steps ``0..T-1``). ``dt`` is ``step_hours``. Energies are
+  power × ``dt``. Aggregate DC load is the grid column ``dc_load_total_mw``, and aggregate
+  flexible load is ``dc_flex_total_mw`` (running E1–E3 dynamic IT power).
+* **Arrived jobs** are the ledger rows with ``arrival_step >= 0``. Warm-up jobs (negative
+  arrival) are ignored everywhere.
+* **Job outcomes.** A job is *decided* if it is ``completed_on_time``, ``completed_late`` or
+  ``dropped``, or if it is still queued or running at the end but can no longer finish on time.
+  That last kind is *doomed*. The job needs at least
+  ``r = max(1, ceil((energy_mwh - served_mwh) / (power_mw * dt)))`` more steps (checkpoint
+  overhead only adds work, so ``r`` is a lower bound). The earliest it can finish is therefore
+  ``T + r``. The job completes on time iff ``finish <= deadline``, so it is doomed iff
+  ``T + r > deadline_step``. This includes every job whose deadline has passed
+  (``deadline_step <= T``). Doomed jobs count as **late**. Other unfinished jobs could still
+  succeed: they are censored, and left out of every outcome denominator.
+* **Stress steps.** Net demand is ``demand_mw + dc_load_total_mw - renewable_available_mw``
+  (MW). A step is a stress step if its net demand is in the top decile, i.e.
+  ``>= np.quantile(net, 0.9)`` (linear interpolation; ties included), **or** if
+  ``reserve_mw < dr_threshold_mw``.
+* **Events** (for rebound) are the maximal runs of consecutive steps that are stress steps or
+  have ``dr_active``.
+
+Metrics (name: unit, definition)
+--------------------------------
+**The five EM outcomes**
+
+* ``peak_dc_load_stress_mw``: MW, the mean aggregate DC load over stress steps.
+  ``max_dc_load_stress_mw``: MW, its maximum. ``stress_steps``: the number of stress steps.
+* ``renewable_alignment``: fraction in [0, 1], the share of flexible (E1–E3) compute energy
+  run in high-renewable steps: ``sum(flex[rf > median(rf)]) / sum(flex)``, where ``rf`` is the
+  ``renewable_fraction`` and the median is the episode's. NaN if no flexible energy ran.
+* ``delay_mean_h_e{c}`` and ``delay_p95_h_e{c}`` for ``c`` in 0..3: hours, the mean and the
+  95th percentile (numpy linear) of ``(start_step - arrival_step) × dt`` over arrived jobs of
+  class ``c`` that started. Jobs that never started are censored, so these are lower bounds
+  for policies that drop work. ``delay_mean_h_flex`` and ``delay_p95_h_flex`` are the same
+  over E1–E3 pooled. NaN if no such job started.
+* ``carbon_attributional_t``: tCO2,
+  ``sum(dc_load_total_mw × dt × avg_ci_g_per_kwh) / 1000`` (g/kWh = kg/MWh).
+  ``carbon_consequential_t``: tCO2, the same with ``marginal_ci_g_per_kwh``.
+* ``drop_or_late_rate_e{c}`` for ``c`` in 0..3: fraction, (dropped + completed late + doomed)
+  / decided jobs of class ``c`` (NaN if none is decided). ``drop_or_late_rate_flex``: the same
+  over E1–E3. ``dropped_rate`` and ``late_rate``: fractions over all decided jobs, of dropped
+  jobs and of late (completed late or doomed) jobs. ``dropped_emergency_rate``: the fraction
+  of decided jobs dropped by an emergency order.
+
+**TSCO**
+
+* ``system_cost_usd``: USD, the sum of ``system_cost_usd``. ``emissions_t``: tCO2, the sum
+  of ``emissions_t_co2`` (whole system).
+* ``curtailment_mwh``: MWh, ``sum(curtailment_mw) × dt``.
+* ``job_success_rate``: fraction, completed on time / decided jobs.
+* ``mean_tardiness_h``: hours, the mean over arrived completed jobs (on time or late) of
+  ``max(0, finish_step - deadline_step) × dt``. NaN if none completed.
+* ``jobs_arrived``, ``jobs_decided``: counts.
+
+**Economics** (sums over steps and DCs of the ``dc`` arrays)
+
+* ``dc_energy_bill_usd`` (``bill_usd``), ``dr_revenue_usd``, ``dc_carbon_cost_usd``
+  (``carbon_cost_usd``), ``sla_penalty_usd`` and ``emergency_penalty_usd``: all in USD.
+* ``social_cost_usd``: USD, ``system_cost_usd + sla_penalty_usd + emergency_penalty_usd``.
+
+**Cascade**
+
+* ``rebound_ratio``: dimensionless, the maximum over events of
+  ``max(L[e+1 .. e+W]) / mean(L[s-W .. s-1])``, where ``L`` is the aggregate DC load, the event
+  covers steps ``s..e`` and ``W = rebound_window_steps``. Windows are clipped to the episode.
+  An event is skipped if either window is empty or if the pre-event mean is <= 0.
+  ``rebound_ratio_mean``: the mean over the same events. ``rebound_events``: how many events
+  were scored. Both ratios are NaN when no event can be scored.
+* ``max_ramp_mw_per_step``: MW/step, ``max |diff(dc_load_total_mw)|`` (NaN if ``T < 2``).
+* ``price_spike_count``: the number of steps with ``price_usd_per_mwh`` above the threshold.
+  The threshold is ``price_spike_usd_per_mwh`` if given, else 3 × the episode's median price,
+  and is reported as ``price_spike_threshold_usd_per_mwh``. ``price_max_usd_per_mwh``: USD/MWh,
+  the maximum price.
+* ``sync_index``: dimensionless in [-1, 1], the mean over DC pairs of the Pearson correlation
+  of their flexible load series ``dc["flex_mw"][:, i]``. Constant series are skipped. NaN if
+  fewer than 2 series vary.
+* ``unserved_mwh``: MWh, ``sum(unserved_mw) × dt``. ``emergency_steps``: the number of steps
+  with ``emergency_active``. ``emergency_orders``: the number of steps with
+  ``emergency_issued``. ``dr_steps``: the number of steps with ``dr_active``.
+* ``system_peak_mw``: MW, ``max(total_demand_mw)``. ``system_peak_no_dc_mw``: MW,
+  ``max(demand_mw)``, the no-DC counterfactual (same exogenous demand, no DC load).
+  ``peak_increase_mw``: MW, their difference.
+
+**EM falsifiability inputs**
+
+* ``e2e3_volume_share``: fraction, the E2+E3 share of the total ``energy_mwh`` of arrived jobs.
+* ``sla_violation_rate_e1e2``: fraction, E1+E2 jobs dropped or late (doomed included) / E1+E2
+  decided jobs.
+
+Falsifiability checks (``falsifiability``)
+-------------------------------------------
+* ``e2e3_volume_ge_30pct``: ``e2e3_volume_share >= 0.30``.
+* ``alignment_gain_ge_8pp``: ``renewable_alignment - fifo.renewable_alignment >= 0.08``. None
+  without FIFO metrics.
+* ``sla_e1e2_le_2pct``: ``sla_violation_rate_e1e2 <= 0.02``.
+
+A check is None when its input is NaN or missing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+#: Headline metrics shown on the leaderboard.
+HEADLINE = (
+    "social_cost_usd",
+    "emissions_t",
+    "renewable_alignment",
+    "peak_dc_load_stress_mw",
+    "delay_mean_h_e2",
+    "drop_or_late_rate_e1",
+    "rebound_ratio",
+    "price_spike_count",
+    "sync_index",
+    "unserved_mwh",
+    "dc_energy_bill_usd",
+)
+
+#: One metric per EM outcome (§III), in the order of the five outcome plots.
+EM_OUTCOMES = (
+    "peak_dc_load_stress_mw",
+    "renewable_alignment",
+    "delay_mean_h_flex",
+    "carbon_attributional_t",
+    "drop_or_late_rate_flex",
+)
+
+NAN = float("nan")
+_DONE = ("completed_on_time", "completed_late")
+
+
+def _num(s: pd.Series) -> np.ndarray:
+    """A nullable or object column as float, with NA as NaN."""
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num) / float(den) if den > 0 else NAN
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(np.mean(x)) if x.size else NAN
+
+
+def _p95(x: np.ndarray) -> float:
+    return float(np.percentile(x, 95)) if x.size else NAN
+
+
+def _col(grid: pd.DataFrame, name: str) -> np.ndarray:
+    return grid[name].to_numpy(dtype=float)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) step of each maximal run of True."""
+    m = np.concatenate(([False], mask.astype(bool), [False]))
+    d = np.diff(m.astype(np.int8))
+    starts = np.flatnonzero(d == 1)
+    ends = np.flatnonzero(d == -1) - 1
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def _sync_index(flex: np.ndarray) -> float:
+    flex = np.asarray(flex, dtype=float)
+    if flex.ndim != 2:
+        return NAN
+    sd = flex.std(axis=0)
+    scale = np.maximum(np.abs(flex).max(axis=0, initial=0.0), 1.0)
+    valid = sd > 1e-12 * scale
+    if valid.sum() < 2:
+        return NAN
+    c = np.corrcoef(flex[:, valid], rowvar=False)
+    iu = np.triu_indices(c.shape[0], k=1)
+    return float(np.mean(c[iu]))
+
+
+def _job_metrics(ledger: pd.DataFrame, T: int, dt: float) -> dict[str, float]:
+    led = ledger[ledger["arrival_step"].to_numpy() >= 0]
+    cls = led["job_class"].to_numpy(dtype=np.int64)
+    status = led["status"].to_numpy(dtype=object)
+    arrival = led["arrival_step"].to_numpy(dtype=float)
+    deadline = led["deadline_step"].to_numpy(dtype=float)
+    start = _num(led["start_step"])
+    finish = _num(led["finish_step"])
+    energy = led["energy_mwh"].to_numpy(dtype=float)
+    served = led["served_mwh"].to_numpy(dtype=float)
+    power = led["power_mw"].to_numpy(dtype=float)
+
+    on_time = status == "completed_on_time"
+    late_done = status == "completed_late"
+    dropped = status == "dropped"
+    open_ = (status == "queued") | (status == "running")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rem = np.ceil((energy - served) / (power * dt) - 1e-9)
+    rem = np.where(np.isfinite(rem), np.maximum(rem, 1.0), 1.0)
+    doomed = open_ & (T + rem > deadline)
+    late = late_done | doomed
+    bad = dropped | late
+    decided = on_time | bad
+    emerg = dropped & (led["drop_cause"].to_numpy(dtype=object) == "emergency")
+
+    m: dict[str, float] = {}
+    delay_h = (start - arrival) * dt
+    started = np.isfinite(start)
+    for c in range(4):
+        k = cls == c
+        d = delay_h[k & started]
+        m[f"delay_mean_h_e{c}"] = _mean(d)
+        m[f"delay_p95_h_e{c}"] = _p95(d)
+    flex = cls >= 1
+    d = delay_h[flex & started]
+    m["delay_mean_h_flex"] = _mean(d)
+    m["delay_p95_h_flex"] = _p95(d)
+
+    for c in range(4):
+        k = cls == c
+        m[f"drop_or_late_rate_e{c}"] = _ratio(np.sum(bad & k), np.sum(decided & k))
+    m["drop_or_late_rate_flex"] = _ratio(np.sum(bad & flex), np.sum(decided & flex))
+    n_dec = float(np.sum(decided))
+    m["dropped_rate"] = _ratio(np.sum(dropped), n_dec)
+    m["late_rate"] = _ratio(np.sum(late), n_dec)
+    m["dropped_emergency_rate"] = _ratio(np.sum(emerg), n_dec)
+    m["job_success_rate"] = _ratio(np.sum(on_time), n_dec)
+    done = on_time | late_done
+    tard = np.maximum(0.0, finish[done] - deadline[done]) * dt
+    m["mean_tardiness_h"] = _mean(tard)
+    m["jobs_arrived"] = float(len(led))
+    m["jobs_decided"] = n_dec
+
+    e12 = (cls == 1) | (cls == 2)
+    m["sla_violation_rate_e1e2"] = _ratio(np.sum(bad & e12), np.sum(decided & e12))
+    m["e2e3_volume_share"] = _ratio(energy[cls >= 2].sum(), energy.sum())
+    return m
+
+
+def compute_metrics(
+    ledger: pd.DataFrame,
+    grid: pd.DataFrame,
+    dc: Mapping[str, np.ndarray],
+    *,
+    step_hours: float,
+    dr_threshold_mw: float,
+    rebound_window_steps: int = 8,
+    price_spike_usd_per_mwh: float | None = None,
+) -> dict[str, float]:
+    """All episode metrics as a flat ``{name: float}`` dict (see the module docstring)."""
+    dt = float(step_hours)
+    T = len(grid)
+    m: dict[str, float] = {}
+
+    load = _col(grid, "dc_load_total_mw")
+    flex = _col(grid, "dc_flex_total_mw")
+    demand = _col(grid, "demand_mw")
+    total = _col(grid, "total_demand_mw")
+    price = _col(grid, "price_usd_per_mwh")
+    rf = _col(grid, "renewable_fraction")
+    reserve = _col(grid, "reserve_mw")
+    dr = grid["dr_active"].to_numpy(dtype=bool)
+
+    # --- stress and the EM outcomes
+    net = demand + load - _col(grid, "renewable_available_mw")
+    stress = reserve < dr_threshold_mw
+    if T:
+        stress = stress | (net >= np.quantile(net, 0.9))
+    ls = load[stress]
+    m["peak_dc_load_stress_mw"] = _mean(ls)
+    m["max_dc_load_stress_mw"] = float(ls.max()) if ls.size else NAN
+    m["stress_steps"] = float(stress.sum())
+
+    high = rf > np.median(rf) if T else np.zeros(0, dtype=bool)
+    m["renewable_alignment"] = _ratio(flex[high].sum(), flex.sum())
+
+    m["carbon_attributional_t"] = float(np.sum(load * dt * _col(grid, "avg_ci_g_per_kwh")) / 1000.0)
+    m["carbon_consequential_t"] = float(np.sum(load * dt * _col(grid, "marginal_ci_g_per_kwh")) / 1000.0)
+
+    m.update(_job_metrics(ledger, T, dt))
+
+    # --- TSCO
+    m["system_cost_usd"] = float(_col(grid, "system_cost_usd").sum())
+    m["emissions_t"] = float(_col(grid, "emissions_t_co2").sum())
+    m["curtailment_mwh"] = float(_col(grid, "curtailment_mw").sum() * dt)
+
+    # --- economics
+    def dsum(k: str) -> float:
+        return float(np.sum(dc[k])) if k in dc else NAN
+
+    m["dc_energy_bill_usd"] = dsum("bill_usd")
+    m["dr_revenue_usd"] = dsum("dr_revenue_usd")
+    m["dc_carbon_cost_usd"] = dsum("carbon_cost_usd")
+    m["sla_penalty_usd"] = dsum("sla_penalty_usd")
+    m["emergency_penalty_usd"] = dsum("emergency_penalty_usd")
+    m["social_cost_usd"] = m["system_cost_usd"] + m["sla_penalty_usd"] + m["emergency_penalty_usd"]
+
+    # --- cascade
+    W = int(rebound_window_steps)
+    ratios = []
+    for s, e in _runs(stress | dr):
+        pre = load[max(0, s - W):s]
+        post = load[e + 1:e + 1 + W]
+        if pre.size and post.size and pre.mean() > 0:
+            ratios.append(post.max() / pre.mean())
+    m["rebound_ratio"] = float(max(ratios)) if ratios else NAN
+    m["rebound_ratio_mean"] = float(np.mean(ratios)) if ratios else NAN
+    m["rebound_events"] = float(len(ratios))
+
+    m["max_ramp_mw_per_step"] = float(np.abs(np.diff(load)).max()) if T >= 2 else NAN
+    thr = float(price_spike_usd_per_mwh) if price_spike_usd_per_mwh is not None else (
+        3.0 * float(np.median(price)) if T else NAN)
+    m["price_spike_threshold_usd_per_mwh"] = thr
+    m["price_spike_count"] = float(np.sum(price > thr))
+    m["price_max_usd_per_mwh"] = float(price.max()) if T else NAN
+    m["sync_index"] = _sync_index(dc["flex_mw"]) if "flex_mw" in dc else NAN
+    m["unserved_mwh"] = float(_col(grid, "unserved_mw").sum() * dt)
+    m["emergency_steps"] = float(grid["emergency_active"].to_numpy(dtype=bool).sum())
+    m["emergency_orders"] = float(grid["emergency_issued"].to_numpy(dtype=bool).sum())
+    m["dr_steps"] = float(dr.sum())
+    m["system_peak_mw"] = float(total.max()) if T else NAN
+    m["system_peak_no_dc_mw"] = float(demand.max()) if T else NAN
+    m["peak_increase_mw"] = m["system_peak_mw"] - m["system_peak_no_dc_mw"]
+    return m
+
+
+def _get(metrics: Mapping[str, float] | None, key: str) -> float | None:
+    if metrics is None:
+        return None
+    v = metrics.get(key)
+    if v is None:
+        return None
+    v = float(v)
+    return None if math.isnan(v) else v
+
+
+def falsifiability(metrics: Mapping[str, float], fifo_metrics: Mapping[str, float] | None = None) -> dict[str, bool | None]:
+    """The three EM §V checks as pass (True) or fail (False). A check is None when it cannot be
+    evaluated: its metric is missing or NaN, or, for the alignment gain, there are no FIFO
+    metrics."""
+    vol = _get(metrics, "e2e3_volume_share")
+    al = _get(metrics, "renewable_alignment")
+    al0 = _get(fifo_metrics, "renewable_alignment")
+    sla = _get(metrics, "sla_violation_rate_e1e2")
+    return {
+        "e2e3_volume_ge_30pct": None if vol is None else bool(vol >= 0.30),
+        "alignment_gain_ge_8pp": None if al is None or al0 is None else bool(al - al0 >= 0.08 - 1e-12),
+        "sla_e1e2_le_2pct": None if sla is None else bool(sla <= 0.02),
+    }

@@ -1,0 +1,163 @@
+"""Runner, run files, leaderboard aggregation and outputs, CLI evaluate/leaderboard, Ray path."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from gridshift.agents.registry import available_policies, make_policy
+from gridshift.cli import main
+from gridshift.eval.leaderboard import aggregate, bootstrap_ci, build_leaderboard, iqm, load_run
+from gridshift.eval.metrics import HEADLINE
+from gridshift.eval.runner import evaluate_run, parse_seeds, run_episode, run_file
+
+FAST = {"horizon_steps": 24, "warmup_steps": 8}
+
+
+def test_parse_seeds():
+    assert parse_seeds("0-4") == [0, 1, 2, 3, 4]
+    assert parse_seeds("1,5,9") == [1, 5, 9]
+    assert parse_seeds("0-2,7") == [0, 1, 2, 7]
+    for bad in ("a-b", "5-1", ""):
+        with pytest.raises(ValueError, match="seeds="):
+            parse_seeds(bad)
+
+
+def test_unknown_policy_lists_available():
+    with pytest.raises(ValueError, match="available policies:.*gas_literal"):
+        make_policy("gas_literall")
+    with pytest.raises(ValueError, match="cannot import policy 'nosuch.module:Thing'"):
+        make_policy("nosuch.module:Thing")
+    assert "fifo" in available_policies() and "rllib:PATH" in available_policies()
+
+
+def test_import_path_policy():
+    pol = make_policy("gridshift.agents.heuristics:FIFOPolicy")
+    assert pol.action_mode == "box"
+
+
+def test_run_episode_record_is_consistent():
+    rec = run_episode(make_policy("gas_intent"), "default", seed=3, **FAST)
+    g = rec.grid
+    assert len(g) == FAST["horizon_steps"] and rec.dc["load_mw"].shape == (24, 8)
+    np.testing.assert_allclose(rec.dc["load_mw"].sum(axis=1), g.dc_load_total_mw, rtol=1e-9)
+    np.testing.assert_allclose(g.total_demand_mw, g.demand_mw + g.dc_load_total_mw, rtol=1e-9)
+    np.testing.assert_allclose(rec.dc["flex_mw"].sum(axis=1), g.dc_flex_total_mw, rtol=1e-9)
+    assert (rec.ledger.arrival_step < FAST["horizon_steps"]).all()
+
+
+def test_evaluate_run_writes_reproducible_json(tmp_path):
+    a = evaluate_run("gas_stagger", "default", 5, out_dir=tmp_path / "a", overrides=FAST)
+    b = evaluate_run("gas_stagger", "default", 5, out_dir=tmp_path / "b", overrides=FAST)
+    c = evaluate_run("gas_stagger", "default", 6, out_dir=tmp_path / "c", overrides=FAST)
+    assert a["metrics"] == b["metrics"] and a["metrics"] != c["metrics"]
+    data = json.loads(open(a["path"]).read())
+    for key in ("scenario", "scenario_config", "seed", "versions", "git_commit", "metrics", "policy"):
+        assert key in data
+    assert data["scenario_config"]["horizon_steps"] == 24 and data["seed"] == 5
+    assert data["versions"]["numpy"] == np.__version__
+
+
+def test_evaluate_parquet(tmp_path):
+    pytest.importorskip("pyarrow")
+    res = evaluate_run("fifo", "default", 0, out_dir=tmp_path, parquet=True, overrides=FAST)
+    import pandas as pd
+
+    g = pd.read_parquet(res["path"].replace(".json", ".grid.parquet"))
+    assert len(g) == 24 and "price_usd_per_mwh" in g
+
+
+def test_bootstrap_and_iqm():
+    rng = np.random.default_rng(0)
+    lo, hi = bootstrap_ci(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), rng)
+    assert 1.0 <= lo < 3.0 < hi <= 5.0
+    assert iqm(np.array([0.0, 1.0, 2.0, 3.0, 100.0, -100.0, 2.0, 1.0])) == pytest.approx(np.mean([1, 1, 2, 2]))
+    assert np.isnan(bootstrap_ci(np.array([np.nan]), rng)[0])
+
+
+def test_normalised_score_fifo_zero_best_hundred():
+    runs = []
+    for pol, cost in (("fifo", 100.0), ("a", 90.0), ("b", 95.0)):
+        for seed in (0, 1):
+            m = dict.fromkeys(HEADLINE, 1.0) | {"social_cost_usd": cost + seed}
+            runs.append({"policy": pol, "scenario": "s", "seed": seed, "metrics": m})
+    t = aggregate(runs, ("social_cost_usd",)).set_index("policy")
+    assert t.loc["fifo", "score"] == 0.0 and t.loc["a", "score"] == 100.0 and t.loc["b", "score"] == pytest.approx(50.0)
+    assert t.loc["a", "social_cost_usd_ci_lo"] <= 90.5 <= t.loc["a", "social_cost_usd_ci_hi"]
+
+
+def test_leaderboard_reuses_reruns_and_reports_bad_files(tmp_path):
+    logs = []
+    kw = dict(out_dir=tmp_path / "lb", overrides=FAST, progress=False, log=logs.append)
+    res = build_leaderboard(["fifo", "gas_literal"], ["default"], [0, 1], **kw)
+    for name in ("leaderboard.md", "leaderboard.csv", "leaderboard.json", "outcome_renewable_alignment.png"):
+        assert (tmp_path / "lb" / name).exists(), name
+    md = (tmp_path / "lb" / "leaderboard.md").read_text()
+    assert "gas_literal" in md and "falsifiability" in md
+    runs_dir = tmp_path / "lb" / "runs"
+    good = run_file(runs_dir, "default", "fifo", 0)
+    corrupt = run_file(runs_dir, "default", "fifo", 1)
+    partial = run_file(runs_dir, "default", "gas_literal", 0)
+    mtime = good.stat().st_mtime_ns
+    corrupt.write_text('{"schema": 1, "metrics": {"social_')
+    d = json.loads(partial.read_text())
+    del d["metrics"]["rebound_ratio"]
+    partial.write_text(json.dumps(d))
+    res2 = build_leaderboard(["fifo", "gas_literal"], ["default"], [0, 1], **kw)
+    assert good.stat().st_mtime_ns == mtime  # valid files are reused, not rerun
+    assert any("corrupt" in m and str(corrupt) in m for m in logs)
+    assert any("partial" in m and str(partial) in m for m in logs)
+    assert load_run(corrupt, "fifo", "default", 1)[0] is not None  # rerun and rewritten
+    np.testing.assert_allclose(res2["table"]["social_cost_usd"], res["table"]["social_cost_usd"])
+    # A changed scenario makes the files stale: rerun, not averaged with the old ones.
+    logs.clear()
+    build_leaderboard(["fifo"], ["default"], [0], **(kw | {"overrides": FAST | {"penetration": 0.2}}))
+    assert any("stale" in m for m in logs)
+
+
+def test_cli_evaluate_and_leaderboard(tmp_path, capsys):
+    assert main(["evaluate", "--policy", "fifo", "--scenario", "default", "--seeds", "0-1", "--out", str(tmp_path / "runs"),
+                 "--set", "horizon_steps=16", "warmup_steps=4"]) == 0
+    assert len(list((tmp_path / "runs").rglob("*.json"))) == 2
+    assert main(["leaderboard", "--policies", "fifo", "random", "--seeds", "0-1", "--out", str(tmp_path / "lb"),
+                 "--set", "horizon_steps=16", "warmup_steps=4"]) == 0
+    out = capsys.readouterr().out
+    assert "# gridshift leaderboard" in out and "`random`" in out
+    with pytest.raises(SystemExit, match="available policies"):
+        main(["evaluate", "--policy", "nope", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="unknown scenario 'nope'"):
+        main(["evaluate", "--policy", "fifo", "--scenario", "nope", "--out", str(tmp_path)])
+
+
+def test_leaderboard_on_local_ray(tmp_path):
+    ray = pytest.importorskip("ray")
+    try:
+        res = build_leaderboard(["fifo", "gas_intent"], ["default"], [0, 1], out_dir=tmp_path, overrides=FAST,
+                                ray_address="local", ray_num_cpus=2, progress=False)
+    finally:
+        ray.shutdown()
+    assert len(res["runs"]) == 4
+    local = build_leaderboard(["fifo", "gas_intent"], ["default"], [0, 1], out_dir=tmp_path / "local",
+                              overrides=FAST, progress=False)
+    np.testing.assert_allclose(res["table"]["social_cost_usd"], local["table"]["social_cost_usd"])
+
+
+def test_cascade_outputs_and_prediction(tmp_path):
+    from gridshift.eval.cascade import predicted_signal_jump, run_cascade
+
+    lo, hi = predicted_signal_jump(0.05), predicted_signal_jump(0.3)
+    # More flexible load switching together moves every GAS term the same way, and more so.
+    assert 0 < lo["gas_jump"] < hi["gas_jump"]
+    assert hi["flex_mw"] == pytest.approx(6 * lo["flex_mw"])
+    assert hi["d_peak_demand_penalty"] == pytest.approx(hi["flex_mw"] / 60000.0)
+    assert hi["price_jump_usd_per_mwh"] >= lo["price_jump_usd_per_mwh"] >= 0
+    res = run_cascade(tmp_path, penetrations=(0.05, 0.3), n_dcs=(2, 4), windows=(0, 4), seeds=(0,), horizon_steps=32,
+                      progress=False)
+    for name in ("phase_rebound_ratio.png", "phase_price_spike_count.png", "phase_unserved_mwh.png",
+                 "stagger_window.png", "cascade_report.md", "cascade_runs.csv"):
+        assert (tmp_path / name).exists(), name
+    df = res["runs"]
+    assert len(df) == 2 * 2 * 2 + 2 * 2 + 2  # phase + window + fifo
+    assert "Predicted" in (tmp_path / "cascade_report.md").read_text() or "no oscillation predicted" in (tmp_path / "cascade_report.md").read_text()
