@@ -101,6 +101,32 @@ def cmd_policies(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    overrides = _overrides(args.set)
+    try:
+        if args.library == "rllib":
+            from gridshift.training.rllib_train import RLlibConfig, train_rllib
+
+            cfg = RLlibConfig(algo=args.algo, sharing=args.sharing, scenario=args.scenario, overrides=overrides,
+                              stop_timesteps=args.stop_timesteps, stop_iters=args.stop_iters, num_env_runners=args.num_env_runners,
+                              ray_address=args.ray_address, seed=args.seed, run_dir=args.run_dir or f"runs/rllib_{args.algo}_{args.sharing}",
+                              checkpoint_every=args.checkpoint_every or 5, resume=args.resume is not None)
+            if args.resume:
+                cfg.run_dir = args.resume
+            res = train_rllib(cfg)
+        else:
+            from gridshift.training.sb3_train import SB3Config, train_sb3
+
+            cfg = SB3Config(algo=args.algo, scenario=args.scenario, overrides=overrides, stop_timesteps=args.stop_timesteps,
+                            num_envs=args.num_envs, seed=args.seed, run_dir=args.resume or args.run_dir or f"runs/sb3_{args.algo}",
+                            checkpoint_every=args.checkpoint_every or 50_000, resume=args.resume is not None, verbose=0)
+            res = train_sb3(cfg)
+    except (ValueError, FileNotFoundError) as e:
+        raise SystemExit(f"gridshift: {e}") from None
+    print({k: str(v) for k, v in res.items()})
+    return 0
+
+
 def cmd_cascade(args: argparse.Namespace) -> int:
     from gridshift.eval.cascade import run_cascade
 
@@ -173,6 +199,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("policies", help="list the available policies")
     pl.set_defaults(func=cmd_policies)
+
+    tr = sub.add_parser("train", help="train PPO or DQN with RLlib or stable-baselines3")
+    tr.add_argument("library", choices=("rllib", "sb3"))
+    tr.add_argument("--algo", default="ppo", help="ppo or dqn")
+    tr.add_argument("--sharing", default="shared", help="rllib: shared or independent")
+    tr.add_argument("--scenario", default="default")
+    tr.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="scenario overrides")
+    tr.add_argument("--stop-timesteps", type=int, default=200_000)
+    tr.add_argument("--stop-iters", type=int, default=0, help="rllib: also stop after this many iterations")
+    tr.add_argument("--num-env-runners", type=int, default=0, help="rllib: remote env runners")
+    tr.add_argument("--num-envs", type=int, default=8, help="sb3: envs in the batch (slots = envs x DCs)")
+    tr.add_argument("--ray-address", default=None, help="rllib: 'auto' or host:port of an existing Ray cluster")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--run-dir", default=None)
+    tr.add_argument("--checkpoint-every", type=int, default=None, help="rllib: iterations; sb3: agent-steps")
+    tr.add_argument("--resume", default=None, metavar="DIR", help="continue the run in DIR from its last checkpoint")
+    tr.set_defaults(func=cmd_train)
 
     c = sub.add_parser("cascade", help="the cascade study: phase diagram, staggering sweep, event figure, report")
     c.add_argument("--out", default="cascade")

@@ -12,7 +12,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def shared_data_dir() -> Path:
-    env = os.environ.get("GRIDSHIFT_SHARED_DATA")
+    env = os.environ.get("GRIDSHIFT_SHARED_DATA") or os.environ.get("GRIDSHIFT_DATA")
     if env:
         return Path(env)
     return REPO_ROOT.parent / "shared" / "data"

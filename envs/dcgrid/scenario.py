@@ -26,6 +26,8 @@ ELASTICITY_PRESETS: dict[str, tuple[float, float, float, float]] = {
 ACTION_MODES = ("discrete", "multidiscrete", "box")
 REWARD_MODES = ("selfish", "cooperative", "mixed")
 N_CLASSES = 4
+#: Real job traces a scenario's DCs may replay instead of the synthetic generator ("" = synthetic).
+WORKLOAD_TRACES = ("", "alibaba_gpu_2023", "azure_llm_2023", "google_2011", "philly")
 
 
 def _in(name, v, lo, hi, *, lo_open=False, hi_open=False, integer=False):
@@ -69,6 +71,9 @@ class Scenario:
     """Solar availability at the profile's annual maximum (MW)."""
     wind_capacity_mw: float = 20000.0
     """Wind availability at the profile's annual maximum (MW)."""
+    grid_data: str = ""
+    """Real exogenous profiles ``BA:YEAR`` (e.g. ``ERCO:2022``) built from EIA-930 in the data
+    directory (``$GRIDSHIFT_DATA`` or ``../shared/data``); empty = the packaged typical-day profiles."""
     exogenous_noise: float = 1.0
     """Scale of the seeded AR(1) noise on demand and renewables, in profile standard deviations."""
     voll_usd_per_mwh: float = 5000.0
@@ -102,6 +107,9 @@ class Scenario:
     """One-way efficiency (charge and discharge), TSCO eq. 2."""
 
     # ---- jobs (DESIGN §4)
+    workload_trace: str = ""
+    """Replay a real job trace (one of ``WORKLOAD_TRACES``, mapped to E0-E3 and scaled to each DC)
+    instead of the synthetic generator; empty = synthetic."""
     elasticity_preset: str = "em_job_mix"
     """Maximum deferral per class: ``elasticity_tiers`` (EM §IV) or ``em_job_mix`` (EM §III)."""
     job_mix: tuple[float, ...] = (0.15, 0.35, 0.30, 0.20)
@@ -240,6 +248,11 @@ class Scenario:
         _in("collapse_rate_per_day", self.collapse_rate_per_day, 0, 24)
         _in("collapse_depth", self.collapse_depth, 0, 1)
         _in("collapse_duration_steps", self.collapse_duration_steps, 1, 1000, integer=True)
+        if self.workload_trace not in WORKLOAD_TRACES:
+            raise ParamError(f"scenario field workload_trace={self.workload_trace!r} is invalid: allowed one of {WORKLOAD_TRACES}")
+        if self.grid_data and not (isinstance(self.grid_data, str) and len(self.grid_data.split(":")) == 2
+                                   and self.grid_data.split(":")[1].isdigit()):
+            raise ParamError(f"scenario field grid_data={self.grid_data!r} is invalid: allowed '' or 'BA:YEAR' such as 'ERCO:2022'")
         if self.action_mode not in ACTION_MODES:
             raise ParamError(f"scenario field action_mode={self.action_mode!r} is invalid: allowed one of {ACTION_MODES}")
         if self.reward_mode not in REWARD_MODES:

@@ -1,0 +1,211 @@
+"""Train PPO or DQN with stable-baselines3 on ``datacenter_grid_v0`` (parameter sharing).
+
+One policy acts for every agent through :class:`~gridshift.training.sb3_vec.DCGridSB3VecEnv`
+(one ``VecEnv`` slot per env x agent). TensorBoard logs go to ``RUN_DIR/tb``; checkpoints
+(``RUN_DIR/checkpoints/ckpt_<steps>_steps.zip``, plus the DQN replay buffer) every
+``checkpoint_every`` env-steps; ``resume=True`` continues from the newest checkpoint with the
+timestep counter intact. The final policy is ``RUN_DIR/policy.zip`` with
+``RUN_DIR/policy.json`` (the env signature it needs, the config and the seed).
+
+    gridshift train sb3 --algo ppo --scenario default --stop-timesteps 200000 --run-dir runs/sb3_ppo
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gridshift.training.common import ALGOS, check_choice, env_signature, write_json
+
+
+@dataclass
+class SB3Config:
+    """Configuration of one stable-baselines3 run."""
+
+    algo: str = "ppo"
+    """``ppo`` or ``dqn``."""
+    scenario: str = "default"
+    """Scenario name or TOML path; the action mode is forced to ``discrete``."""
+    overrides: dict = field(default_factory=dict)
+    """Scenario overrides (``n_datacenters``, ``horizon_steps``, ...)."""
+    num_envs: int = 8
+    """Envs in the batch; SB3 sees ``num_envs x n_datacenters`` slots."""
+    stop_timesteps: int = 200_000
+    """Agent-steps to train for (SB3 counts one step per slot)."""
+    seed: int = 0
+    """Seeds the env batch and the learner (torch, numpy)."""
+    run_dir: str = "runs/sb3"
+    """Where TensorBoard logs, checkpoints and the final policy go."""
+    checkpoint_every: int = 50_000
+    """Agent-steps between checkpoints."""
+    resume: bool = False
+    """Continue from the newest checkpoint in ``run_dir``."""
+    learning_rate: float = 3e-4
+    """Adam learning rate."""
+    gamma: float = 0.97
+    """Discount per 15-minute step (~8 h horizon)."""
+    net_arch: tuple[int, ...] = (64, 64)
+    """Hidden layers of the policy (and value) network: small, so the shipped file stays small."""
+    n_steps: int = 64
+    """PPO rollout length per slot (batch = n_steps x slots)."""
+    batch_size: int = 1024
+    """Minibatch size."""
+    n_epochs: int = 4
+    """PPO epochs per rollout."""
+    ent_coef: float = 0.01
+    """PPO entropy bonus."""
+    buffer_size: int = 200_000
+    """DQN replay buffer size."""
+    learning_starts: int = 5_000
+    """DQN steps before learning starts."""
+    exploration_fraction: float = 0.3
+    """DQN share of training over which epsilon decays."""
+    target_update_interval: int = 2_000
+    """DQN target-network update period (steps)."""
+    verbose: int = 0
+    """SB3 verbosity."""
+
+    def __post_init__(self) -> None:
+        check_choice("algo", self.algo, ALGOS)
+        for k in ("num_envs", "stop_timesteps", "checkpoint_every", "n_steps", "batch_size", "n_epochs", "buffer_size"):
+            if not (isinstance(getattr(self, k), int) and getattr(self, k) >= 1):
+                raise ValueError(f"SB3Config.{k}={getattr(self, k)!r} is invalid: allowed an integer >= 1")
+
+
+def _atomic(path: Path, save) -> None:
+    """Write through a temporary name and rename, so a kill never leaves a half-written file."""
+    tmp = path.with_name(path.name + ".tmp")
+    save(tmp)
+    written = tmp if tmp.exists() else tmp.with_name(tmp.name + ".zip")  # SB3 appends .zip
+    written.replace(path)
+
+
+def make_checkpoint_callback(run_dir: Path, every: int):
+    """Checkpoint every ``every`` env-steps: VecNormalize stats and (DQN) the replay buffer first,
+    the model zip last, each written atomically; a checkpoint counts only once its zip exists."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class AtomicCheckpoint(BaseCallback):
+        def __init__(self):
+            super().__init__()
+            self.next_at = None
+
+        def _on_step(self) -> bool:
+            if self.next_at is None:
+                self.next_at = (self.num_timesteps // every + 1) * every
+            if self.num_timesteps >= self.next_at:
+                save_checkpoint(self.model, run_dir, self.num_timesteps)
+                self.next_at = (self.num_timesteps // every + 1) * every
+            return True
+
+    return AtomicCheckpoint()
+
+
+def make_progress_callback(total: int, every_s: float = 10.0):
+    """Print ``steps/total, agent-steps/s, mean episode reward`` to stderr every ``every_s``."""
+    import sys
+
+    import numpy as np
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class Progress(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.t0 = self.t_last = time.perf_counter()
+            self.s0 = self.num_timesteps
+
+        def _on_step(self) -> bool:
+            now = time.perf_counter()
+            if now - self.t_last >= every_s:
+                self.t_last = now
+                eps = [e["r"] for e in self.model.ep_info_buffer]
+                rew = f"{np.mean(eps):.2f}" if eps else "n/a"
+                rate = (self.num_timesteps - self.s0) / (now - self.t0)
+                print(f"[sb3 {self.model.__class__.__name__}] {self.num_timesteps:,}/{total:,} agent-steps  "
+                      f"{rate:,.0f}/s  ep_rew_mean={rew}", file=sys.stderr, flush=True)
+            return True
+
+    return Progress()
+
+
+def save_checkpoint(model, run_dir: Path, steps: int) -> Path:
+    d = run_dir / "checkpoints"
+    d.mkdir(parents=True, exist_ok=True)
+    vn = model.get_vec_normalize_env()
+    if vn is not None:
+        _atomic(d / f"vecnormalize_{steps}_steps.pkl", vn.save)
+    if getattr(model, "replay_buffer", None) is not None:
+        _atomic(d / f"replay_buffer_{steps}_steps.pkl", model.save_replay_buffer)
+    path = d / f"ckpt_{steps}_steps.zip"
+    _atomic(path, model.save)
+    return path
+
+
+def latest_checkpoint(run_dir: Path) -> tuple[Path | None, int]:
+    best, steps = None, -1
+    for p in (run_dir / "checkpoints").glob("ckpt_*_steps.zip"):
+        m = re.match(r"ckpt_(\d+)_steps", p.stem)
+        if m and int(m.group(1)) > steps:
+            best, steps = p, int(m.group(1))
+    return best, max(steps, 0)
+
+
+def train_sb3(cfg: SB3Config, progress: bool = True) -> dict:
+    import torch
+    from stable_baselines3 import DQN, PPO
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from gridshift.training.sb3_vec import DCGridSB3VecEnv
+
+    torch.set_num_threads(1)
+    run = Path(cfg.run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    overrides = dict(cfg.overrides) | {"action_mode": "discrete"}
+    # Rewards are dollars / reward_scale_usd, of order 10-100 per step in mixed mode; SB3's running
+    # reward normalisation keeps the value targets O(1). Observations are already normalised by
+    # the env, so inference needs no statistics from training.
+    inner = DCGridSB3VecEnv(cfg.scenario, num_envs=cfg.num_envs, seed=cfg.seed, **overrides)
+    cls = PPO if cfg.algo == "ppo" else DQN
+    policy_kwargs = {"net_arch": list(cfg.net_arch)}
+    ckpt, done_steps = latest_checkpoint(run) if cfg.resume else (None, 0)
+    if cfg.resume and ckpt is None:
+        raise FileNotFoundError(f"--resume: no complete checkpoint in {run / 'checkpoints'}")
+    stats = ckpt.with_name(f"vecnormalize_{done_steps}_steps.pkl") if ckpt is not None else None
+    if stats is not None and stats.exists():
+        venv = VecNormalize.load(str(stats), inner)
+    else:
+        venv = VecNormalize(inner, norm_obs=False, norm_reward=True, gamma=cfg.gamma)
+    if ckpt is not None:
+        model = cls.load(ckpt, env=venv, device="cpu")
+        buf = ckpt.with_name(f"replay_buffer_{done_steps}_steps.pkl")
+        if cfg.algo == "dqn" and buf.exists():
+            model.load_replay_buffer(buf)
+    elif cfg.algo == "ppo":
+        model = PPO("MlpPolicy", venv, learning_rate=cfg.learning_rate, gamma=cfg.gamma, n_steps=cfg.n_steps,
+                    batch_size=cfg.batch_size, n_epochs=cfg.n_epochs, ent_coef=cfg.ent_coef, seed=cfg.seed,
+                    policy_kwargs=policy_kwargs, tensorboard_log=str(run / "tb"), device="cpu", verbose=cfg.verbose)
+    else:
+        model = DQN("MlpPolicy", venv, learning_rate=cfg.learning_rate, gamma=cfg.gamma, buffer_size=cfg.buffer_size,
+                    learning_starts=cfg.learning_starts, batch_size=min(cfg.batch_size, 256),
+                    exploration_fraction=cfg.exploration_fraction, target_update_interval=cfg.target_update_interval,
+                    train_freq=1, gradient_steps=max(1, venv.num_envs // 16), seed=cfg.seed,
+                    policy_kwargs=policy_kwargs, tensorboard_log=str(run / "tb"), device="cpu", verbose=cfg.verbose)
+    cb = [make_checkpoint_callback(run, cfg.checkpoint_every)]
+    if progress:
+        cb.append(make_progress_callback(cfg.stop_timesteps))
+    write_json(run / "config.json", dataclasses.asdict(cfg))
+    t0 = time.perf_counter()
+    remaining = max(0, cfg.stop_timesteps - model.num_timesteps)
+    if remaining:
+        model.learn(total_timesteps=remaining, callback=cb, reset_num_timesteps=ckpt is None, tb_log_name=cfg.algo,
+                    progress_bar=False, log_interval=1)
+    wall = time.perf_counter() - t0
+    model.save(run / "policy.zip")
+    meta = {"algo": cfg.algo, "library": "sb3", "seed": cfg.seed, "config": dataclasses.asdict(cfg),
+            "timesteps": int(model.num_timesteps), "resumed_from_steps": done_steps,
+            "signature": env_signature(cfg.scenario, **overrides)}
+    write_json(run / "policy.json", meta)
+    return {"policy": run / "policy.zip", "timesteps": int(model.num_timesteps), "wall_s": wall,
+            "agent_steps_per_s": (model.num_timesteps - done_steps) / max(wall, 1e-9)}
