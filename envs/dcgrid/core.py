@@ -113,8 +113,20 @@ class CoreParams:
 
 
 def make_params(sc: Scenario) -> CoreParams:
+    if sc.workload_trace:
+        from gridshift.data.traces import replay_table
+
+        replay_table(sc.workload_trace)  # parse once (cached) so a missing or bad trace fails at construction
     if sc.fleet == "synthetic":
         fleet = build_fleet(capacity_scale=sc.fleet_capacity_scale)
+    elif sc.fleet == "powersimdata":
+        from gridshift.data.scenario_builder import parse_grid_data, region_fleet
+
+        ba, year = parse_grid_data(sc.grid_data)
+        fleet = region_fleet(ba, year=year, gas_price_scale=sc.gas_price_scale, coal_price_scale=sc.coal_price_scale)
+        if sc.fleet_capacity_scale != 1.0:
+            s = sc.fleet_capacity_scale
+            fleet = fleet.replace(capacity_mw=fleet.capacity_mw * s, min_output_mw=fleet.min_output_mw * s, ramp_mw_per_h=fleet.ramp_mw_per_h * s)
     else:
         from gridshift.data.fleets import load_fleet_csv
 
@@ -214,9 +226,13 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
     t_len = total + h_max
     spd = sc.steps_per_day
 
-    month = np.full(nb, sc.month) if sc.month else rng.integers(1, 13, nb)
-    start_dow = rng.integers(0, 7, nb)
-    ex = exogenous_days(params.system, month, start_dow, t_len, sc.step_minutes, rng=rng, noise_scale=sc.exogenous_noise)
+    if sc.grid_data:
+        ex = _real_exogenous(sc, rng, nb, t_len)
+        month, start_dow = ex["month"], ex["start_dow"]
+    else:
+        month = np.full(nb, sc.month) if sc.month else rng.integers(1, 13, nb)
+        start_dow = rng.integers(0, 7, nb)
+        ex = exogenous_days(params.system, month, start_dow, t_len, sc.step_minutes, rng=rng, noise_scale=sc.exogenous_noise)
     demand, solar, wind = ex["demand_mw"], ex["solar_mw"], ex["wind_mw"]
     da_in = Exogenous(demand.reshape(-1), solar.reshape(-1), wind.reshape(-1))
     da = copper_plate.clear_unconstrained(params.grid, da_in, params.expected_dc_load_mw)
@@ -267,6 +283,24 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
     for _ in range(sc.warmup_steps):
         step(params, st, fifo, rng)
     return st
+
+
+def _real_exogenous(sc: Scenario, rng, nb: int, t_len: int) -> dict:
+    """One window of the real ``grid_data`` year per env (see ``Scenario.grid_data``). The
+    profiles are read once per process (cached in :mod:`gridshift.data.scenario_builder`)."""
+    from gridshift.data.scenario_builder import (
+        build_real_grid,
+        parse_grid_data,
+        peaks,
+        real_exogenous_window,
+    )
+
+    grid = build_real_grid(*parse_grid_data(sc.grid_data))
+    pk = peaks(grid)
+    scale = (sc.peak_demand_mw / pk["residual_demand_mw"], sc.solar_capacity_mw / max(pk["solar_mw"], 1e-9),
+             sc.wind_capacity_mw / max(pk["wind_mw"], 1e-9))
+    return real_exogenous_window(grid, rng, nb, t_len, sc.step_minutes, month=sc.month,
+                                 utc_offset_h=sc.grid_utc_offset_h, scale=scale)
 
 
 def _apply_collapses(sc: Scenario, rng, solar, wind):

@@ -62,7 +62,9 @@ class Scenario:
 
     # ---- grid (DESIGN §3)
     fleet: str = "synthetic"
-    """``synthetic`` (the default ~60 GW system) or a path to a fleet CSV (gridshift format)."""
+    """``synthetic`` (the default ~60 GW system), ``powersimdata`` (the dispatchable powersimdata fleet
+    of the ``grid_data`` BA's region, gas at the year's Henry Hub mean; needs ``grid_data``) or a path
+    to a fleet CSV (gridshift format)."""
     fleet_capacity_scale: float = 1.0
     """Multiplies every fleet capacity (a tighter or looser system)."""
     peak_demand_mw: float = 60000.0
@@ -73,7 +75,17 @@ class Scenario:
     """Wind availability at the profile's annual maximum (MW)."""
     grid_data: str = ""
     """Real exogenous profiles ``BA:YEAR`` (e.g. ``ERCO:2022``) built from EIA-930 in the data
-    directory (``$GRIDSHIFT_DATA`` or ``../shared/data``); empty = the packaged typical-day profiles."""
+    directory (``$GRIDSHIFT_DATA`` or ``../shared/data``); empty = the packaged typical-day profiles.
+    Each episode replays a window of the real year starting at local midnight of a day drawn from
+    the seed (within ``month`` when set). Demand is the residual load (demand - hydro - nuclear -
+    net imports, see :mod:`gridshift.data.scenario_builder`), scaled so that its annual peak is
+    ``peak_demand_mw``; solar and wind are scaled so that their annual maxima are
+    ``solar_capacity_mw`` / ``wind_capacity_mw``. ``exogenous_noise`` is not applied (real data)."""
+    gas_price_scale: float = 1.0
+    """With ``fleet = "powersimdata"``: multiplies the Henry Hub gas price (delivered-price basis;
+    fitted by ``gridshift calibrate``)."""
+    coal_price_scale: float = 1.0
+    """With ``fleet = "powersimdata"``: multiplies the plant table's coal fuel cost."""
     exogenous_noise: float = 1.0
     """Scale of the seeded AR(1) noise on demand and renewables, in profile standard deviations."""
     voll_usd_per_mwh: float = 5000.0
@@ -189,6 +201,8 @@ class Scenario:
         _in("solar_capacity_mw", self.solar_capacity_mw, 0, 1e7)
         _in("wind_capacity_mw", self.wind_capacity_mw, 0, 1e7)
         _in("exogenous_noise", self.exogenous_noise, 0, 5)
+        _in("gas_price_scale", self.gas_price_scale, 0.05, 20)
+        _in("coal_price_scale", self.coal_price_scale, 0.05, 20)
         _in("voll_usd_per_mwh", self.voll_usd_per_mwh, 0, 1e6, lo_open=True)
         _in("floor_price_usd_per_mwh", self.floor_price_usd_per_mwh, -self.voll_usd_per_mwh, 0)
         _in("ordc_mu_mw", self.ordc_mu_mw, 0, 1e6)
@@ -253,6 +267,17 @@ class Scenario:
         if self.grid_data and not (isinstance(self.grid_data, str) and len(self.grid_data.split(":")) == 2
                                    and self.grid_data.split(":")[1].isdigit()):
             raise ParamError(f"scenario field grid_data={self.grid_data!r} is invalid: allowed '' or 'BA:YEAR' such as 'ERCO:2022'")
+        if self.grid_data:
+            from gridshift.data.scenario_builder import BA_REGIONS
+
+            ba = self.grid_data.split(":")[0].upper()
+            if ba not in BA_REGIONS:
+                raise ParamError(f"scenario field grid_data={self.grid_data!r} is invalid: allowed BA one of {sorted(BA_REGIONS)}")
+            if 60.0 % self.step_minutes != 0:
+                raise ParamError(f"scenario field step_minutes={self.step_minutes!r} is invalid with grid_data (hourly data): "
+                                 "allowed a divisor of 60")
+        if self.fleet == "powersimdata" and not self.grid_data:
+            raise ParamError("scenario field fleet='powersimdata' is invalid without grid_data: allowed with grid_data='BA:YEAR'")
         if self.action_mode not in ACTION_MODES:
             raise ParamError(f"scenario field action_mode={self.action_mode!r} is invalid: allowed one of {ACTION_MODES}")
         if self.reward_mode not in REWARD_MODES:

@@ -9,6 +9,11 @@ peaking at 15:00 with the class's amplitude, times ``weekend_factor`` on local w
 power and duration are log-normal around the class medians. The rates are sized so that the
 expected compute energy per step is ``target_utilization x dynamic IT capacity``, split across
 classes by ``job_mix`` (EM §III: 15/35/30/20 % of compute energy for E0..E3).
+
+When the scenario's ``workload_trace`` names a real trace, :func:`generate_jobs` replays it
+instead (:mod:`gridshift.data.traces`: class mapping, per-DC windows drawn from the episode's
+generator, scaling to ``target_utilization x dynamic IT capacity``); the job table has the
+same contract. The trace file is read once per process and cached.
 """
 
 from __future__ import annotations
@@ -106,8 +111,11 @@ class JobTable:
 def generate_jobs(sc: Scenario, dcp: DCParams, rng: np.random.Generator, n_envs: int, start_dow: np.ndarray, total_steps: int) -> JobTable:
     """Draw every arrival of ``total_steps`` steps for ``n_envs`` envs x ``N`` DCs.
 
-    ``start_dow [B]`` is the grid-local day of week (0 = Monday) of step 0.
+    ``start_dow [B]`` is the grid-local day of week (0 = Monday) of step 0. With a
+    ``workload_trace`` the jobs are replayed from that trace (:func:`trace_jobs`) instead.
     """
+    if sc.workload_trace:
+        return trace_jobs(sc, dcp, rng, n_envs, total_steps)
     n = dcp.n
     dt = sc.step_hours
     steps = np.arange(total_steps)
@@ -124,15 +132,7 @@ def generate_jobs(sc: Scenario, dcp: DCParams, rng: np.random.Generator, n_envs:
     lam = rate[None, :, None, :] * diurnal * weekend[..., None]  # [B, N, T, C]
     counts = rng.poisson(lam)
     per_dc = counts.sum(axis=(2, 3))  # [B, N]
-    j_max = int(per_dc.max()) if per_dc.size else 0
-    if sc.max_jobs_per_dc:
-        if j_max > sc.max_jobs_per_dc:
-            raise ValueError(
-                f"max_jobs_per_dc={sc.max_jobs_per_dc} is too small: this episode draws up to {j_max} jobs "
-                "for one DC; raise it or set 0 to size it automatically"
-            )
-        j_max = sc.max_jobs_per_dc
-    j_max = max(j_max, 1)
+    j_max = _slots(sc, per_dc)
 
     flat = counts.reshape(-1)
     total = int(flat.sum())
@@ -170,3 +170,47 @@ def generate_jobs(sc: Scenario, dcp: DCParams, rng: np.random.Generator, n_envs:
         power_mw=power_a.reshape(rs),
         n_jobs=per_dc.astype(np.int32),
     )
+
+
+def _slots(sc: Scenario, per_dc: np.ndarray) -> int:
+    """Job slots per DC: the most jobs any DC draws, or ``max_jobs_per_dc`` when set."""
+    j_max = int(per_dc.max()) if per_dc.size else 0
+    if sc.max_jobs_per_dc:
+        if j_max > sc.max_jobs_per_dc:
+            raise ValueError(
+                f"max_jobs_per_dc={sc.max_jobs_per_dc} is too small: this episode draws up to {j_max} jobs "
+                "for one DC; raise it or set 0 to size it automatically"
+            )
+        j_max = sc.max_jobs_per_dc
+    return max(j_max, 1)
+
+
+def trace_jobs(sc: Scenario, dcp: DCParams, rng: np.random.Generator, n_envs: int, total_steps: int) -> JobTable:
+    """Replay ``sc.workload_trace`` for ``n_envs`` envs x ``N`` DCs (one window per DC, drawn
+    from ``rng``); see :mod:`gridshift.data.traces`. Raises ``TraceTooShortError`` when the
+    trace cannot cover ``total_steps`` and ``DataNotFoundError`` when its file is absent."""
+    from gridshift.data.traces import replay_table, trace_arrivals
+
+    rep = replay_table(sc.workload_trace)
+    per_env = [trace_arrivals(rep, dcp.dynamic_mw, rng, step_minutes=sc.step_minutes, total_steps=total_steps,
+                              target_utilization=sc.target_utilization) for _ in range(n_envs)]
+    n = dcp.n
+    per_dc = np.array([[w.arrival.size for w in env] for env in per_env], np.int32).reshape(n_envs, n)
+    j_max = _slots(sc, per_dc)
+    rs = (n_envs, n, j_max)
+    job_class = np.zeros(rs, np.int8)
+    arrival = np.full(rs, np.iinfo(np.int32).max, np.int32)
+    duration = np.zeros(rs, np.int32)
+    deadline = np.zeros(rs, np.int32)
+    power = np.zeros(rs, np.float64)
+    max_def = np.array(sc.max_deferral_steps(), np.int64)
+    for b, env in enumerate(per_env):
+        for i, w in enumerate(env):
+            k = w.arrival.size
+            job_class[b, i, :k] = w.job_class
+            arrival[b, i, :k] = w.arrival
+            duration[b, i, :k] = w.duration
+            deadline[b, i, :k] = w.arrival + max_def[w.job_class] + w.duration
+            power[b, i, :k] = w.power_mw
+    return JobTable(job_class=job_class, arrival=arrival, duration=duration, deadline=deadline, power_mw=power,
+                    n_jobs=per_dc)

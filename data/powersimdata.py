@@ -1,0 +1,156 @@
+"""The powersimdata US plant table as a :class:`~gridshift.envs.grid.types.FleetParams`.
+
+File: ``fleets/powersimdata_usa/plant_fleet_with_costs.csv`` (derived join of powersimdata
+0.5.5 ``usa_tamu`` plant/bus/zone/gencost tables; MIT, Breakthrough Energy). 14,050 plants
+with EIA-860-based capacities on the TAMU synthetic network. Columns used: ``type``,
+``interconnect``, ``zone_id``, ``zone_name``, ``state``, ``status``, ``Pmax``/``Pmin`` (MW),
+``ramp_30`` (MW per 30 min), ``GenFuelCost`` ($/MMBtu), ``GenIOB`` (MMBtu/MWh), ``GenIOC``
+(MMBtu/MW²h), ``c0`` ($/h). The heat input is ``H(p) = H0 + GenIOB p + GenIOC p²`` with the
+no-load heat ``H0 = c0 / GenFuelCost`` (powersimdata builds ``c0, c1, c2`` as fuel cost
+times the heat-rate coefficients).
+
+The table has **no emission factors**. They are assigned by fuel type
+(:data:`CO2_KG_PER_MMBTU`) times each unit's full-load variable heat rate
+``GenIOB + GenIOC Pmax`` (MMBtu/MWh), clipped to the physical range of its fuel
+(:data:`HEAT_RATE_RANGE`). The TAMU curves are cost curves fitted for a synthetic network,
+not measured heat rates: ``H0 = c0/GenFuelCost`` gives coal "no-load" heats of 500+
+MMBtu/h (full-load averages of 18 MMBtu/MWh in the PJM region), and gas ``GenIOB`` is
+~4.7 MMBtu/MWh, below the best combined cycle; hence the clip.
+Public figures:
+
+* EIA, "Carbon Dioxide Emissions Coefficients by Fuel" (2023 release,
+  www.eia.gov/environment/emissions/co2_vol_mass.php): natural gas 53.07 kg CO2/MMBtu;
+  distillate fuel oil No. 2 73.16; coal, electric-power-sector mix 95.5 (bituminous 93.28,
+  sub-bituminous 97.17, lignite 97.72).
+* Nuclear, hydro, geothermal (flash/binary plants' direct CO2 is small, ~0.04 t/MWh per
+  EIA; taken as 0), wind and solar: 0 direct CO2. ``other`` (biomass, waste, unknown) is
+  counted at 0 direct fossil CO2, as EIA-930-based average intensities usually do for
+  biogenic fuel; this is an assumption, stated here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gridshift.data.loaders.timeseries import DataFormatError, numeric, read_csv
+from gridshift.data.paths import data_file
+from gridshift.envs.grid.types import FleetParams
+
+#: powersimdata ``type`` -> gridshift fuel (``None`` = not a fleet unit: exogenous availability).
+TYPE_FUEL: dict[str, str | None] = {
+    "ng": "gas", "coal": "coal", "dfo": "oil", "nuclear": "nuclear", "hydro": "hydro",
+    "geothermal": "geothermal", "other": "other", "solar": None, "wind": None, "wind_offshore": None,
+}
+#: Direct CO2 per unit of heat input (kg/MMBtu), EIA coefficients (module docstring).
+CO2_KG_PER_MMBTU: dict[str, float] = {"gas": 53.07, "coal": 95.5, "oil": 73.16, "nuclear": 0.0, "hydro": 0.0,
+                                      "geothermal": 0.0, "other": 0.0}
+#: Range of full-load heat rates (MMBtu/MWh) per fuel: EIA Electric Power Annual 2022,
+#: Table 8.1 averages (gas CC 7.6, CT 11.2, steam 10.4; coal 10.5; petroleum 10.5-13.6) and
+#: the best units of each class (new CC ~6.4).
+HEAT_RATE_RANGE: dict[str, tuple[float, float]] = {"gas": (6.4, 13.0), "coal": (9.0, 13.0), "oil": (9.0, 15.0)}
+#: Dispatchable types (thermal): the fleet a real-data scenario dispatches. Nuclear and hydro
+#: are exogenous EIA-930 profiles there; solar and wind are exogenous availability.
+DISPATCHABLE_TYPES: tuple[str, ...] = ("ng", "coal", "dfo", "geothermal", "other")
+
+_REQUIRED = ("plant_id", "type", "interconnect", "zone_id", "zone_name", "state", "status", "Pmax", "Pmin",
+             "ramp_30", "GenFuelCost", "GenIOB", "GenIOC", "c0")
+
+
+def read_plant_table(path: str | Path | None = None) -> pd.DataFrame:
+    """The plant table, checked (types known, numbers finite, ``0 <= Pmin``)."""
+    p = Path(path) if path is not None else data_file("fleets", "powersimdata_usa", "plant_fleet_with_costs.csv")
+    df = read_csv(p, _REQUIRED)
+    bad = np.flatnonzero(~df["type"].isin(list(TYPE_FUEL)).to_numpy())
+    if bad.size:
+        i = int(bad[0])
+        raise DataFormatError(f"{p}: column 'type', data row {i + 1} (CSV line {i + 2}): found {df['type'].iloc[i]!r}, "
+                              f"expected one of {sorted(TYPE_FUEL)}")
+    for c in ("Pmax", "Pmin", "ramp_30", "GenFuelCost", "GenIOB", "GenIOC"):
+        df[c] = numeric(df, c, p, lo=0.0, allow_nan=False)
+    df["c0"] = numeric(df, "c0", p, allow_nan=False)
+    df["zone_id"] = numeric(df, "zone_id", p, lo=0, allow_nan=False).astype(int)
+    df["status"] = numeric(df, "status", p, lo=0, hi=1, allow_nan=False).astype(int)
+    df.attrs["source"] = str(p)
+    return df
+
+
+def select_plants(df: pd.DataFrame, *, states: Iterable[str] = (), zones: Iterable[int] = (),
+                  interconnects: Iterable[str] = ()) -> pd.DataFrame:
+    """In-service plants in any of the given states, zone ids or interconnects (union).
+    Unknown names fail with the allowed values."""
+    states, zones, ics = list(states), [int(z) for z in zones], list(interconnects)
+    for field, vals, allowed in (("states", states, df["state"].unique()), ("zones", zones, df["zone_id"].unique()),
+                                 ("interconnects", ics, df["interconnect"].unique())):
+        unknown = [v for v in vals if v not in set(allowed)]
+        if unknown:
+            raise ValueError(f"{field}={unknown!r} is invalid: allowed values {sorted(allowed.tolist())}")
+    if not (states or zones or ics):
+        raise ValueError("no region given: pass states=, zones= or interconnects=")
+    m = df["state"].isin(states) | df["zone_id"].isin(zones) | df["interconnect"].isin(ics)
+    return df[m & (df["status"] == 1)]
+
+
+def fleet_from_plants(df: pd.DataFrame, *, types: Iterable[str] = DISPATCHABLE_TYPES,
+                      fuel_price_usd_per_mmbtu: dict[str, float] | None = None,
+                      fuel_price_scale: dict[str, float] | None = None, pmin_scale: float = 1.0,
+                      name_prefix: str = "psd") -> FleetParams:
+    """Build a fleet from plant rows.
+
+    Per unit (``F`` = fuel price, $/MMBtu: ``fuel_price_usd_per_mmbtu[fuel]`` when given, e.g.
+    the Henry Hub price for gas, else the table's ``GenFuelCost``; times
+    ``fuel_price_scale[fuel]``, default 1):
+
+    * ``a = GenIOC F`` ($/MW²h), ``b = GenIOB F`` ($/MWh), ``c = H0 F`` ($/h), TSCO eq. 1.
+    * ``capacity_mw = Pmax``; ``min_output_mw = pmin_scale x Pmin`` (gridshift has no unit
+      commitment: every unit stays online, so the table's Pmin would make all of them
+      must-run; ``pmin_scale = 0`` lets a unit go to zero, i.e. decommit).
+    * ``ramp_mw_per_h = 2 ramp_30``; ``inf`` where ``ramp_30 = 0`` (no data in the table).
+    * ``emission_t_co2_per_mwh = CO2_KG_PER_MMBTU[fuel] clip(GenIOB + GenIOC Pmax) / 1000``.
+    """
+    types = list(types)
+    unknown = [t for t in types if t not in TYPE_FUEL or TYPE_FUEL[t] is None]
+    if unknown:
+        raise ValueError(f"types={unknown!r} is invalid: allowed {sorted(k for k, v in TYPE_FUEL.items() if v)}")
+    if not (np.isfinite(pmin_scale) and 0.0 <= pmin_scale <= 1.0):
+        raise ValueError(f"pmin_scale={pmin_scale!r} is invalid: allowed 0 <= pmin_scale <= 1")
+    d = df[df["type"].isin(types) & (df["Pmax"] > 0)]
+    if d.empty:
+        raise ValueError(f"no in-service plant of types {types} in the selection")
+    fuel = d["type"].map(TYPE_FUEL).to_numpy()
+    table_price = d["GenFuelCost"].to_numpy(np.float64)
+    price = table_price.copy()
+    for f, v in (fuel_price_usd_per_mmbtu or {}).items():
+        price = np.where(fuel == f, float(v), price)
+    for f, s in (fuel_price_scale or {}).items():
+        price = np.where(fuel == f, price * float(s), price)
+    pmax = d["Pmax"].to_numpy(np.float64)
+    ioc, iob = d["GenIOC"].to_numpy(np.float64), d["GenIOB"].to_numpy(np.float64)
+    h0 = np.where(table_price > 0, d["c0"].to_numpy(np.float64) / np.where(table_price > 0, table_price, 1.0), 0.0)
+    h0 = np.maximum(h0, 0.0)
+    hr = iob + ioc * pmax
+    for f, (lo, hi) in HEAT_RATE_RANGE.items():
+        hr = np.where(fuel == f, np.clip(hr, lo, hi), hr)
+    co2 = np.array([CO2_KG_PER_MMBTU[f] for f in fuel])
+    ramp = 2.0 * d["ramp_30"].to_numpy(np.float64)
+    return FleetParams(
+        name=tuple(f"{name_prefix}_{t}_{int(i)}" for t, i in zip(d["type"], d["plant_id"], strict=True)),
+        fuel=tuple(fuel),
+        capacity_mw=pmax,
+        min_output_mw=np.minimum(pmin_scale * d["Pmin"].to_numpy(np.float64), pmax),
+        ramp_mw_per_h=np.where(ramp > 0, ramp, np.inf),
+        cost_a_usd_per_mw2h=ioc * price,
+        cost_b_usd_per_mwh=iob * price,
+        cost_c_usd_per_h=h0 * price,
+        emission_t_co2_per_mwh=co2 * hr / 1000.0,
+    )
+
+
+def load_powersimdata_fleet(path: str | Path | None = None, *, states: Iterable[str] = (), zones: Iterable[int] = (),
+                            interconnects: Iterable[str] = (), **kw) -> FleetParams:
+    """Read the plant table, select a region, build the fleet (:func:`fleet_from_plants`)."""
+    df = read_plant_table(path)
+    return fleet_from_plants(select_plants(df, states=states, zones=zones, interconnects=interconnects), **kw)

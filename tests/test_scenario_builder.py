@@ -1,0 +1,86 @@
+"""Real-data scenario builder: bad input everywhere; the real profiles when ../shared/data exists."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gridshift.data.paths import DataNotFoundError
+from gridshift.data.scenario_builder import (
+    BA_REGIONS,
+    build_real_grid,
+    parse_grid_data,
+    peaks,
+    real_exogenous_window,
+    region_fleet,
+)
+from gridshift.envs.dcgrid.scenario import Scenario, load_scenario
+from gridshift.envs.grid.types import ParamError
+
+
+def test_bad_input_messages():
+    with pytest.raises(ValueError, match=r"ba='XYZ' is invalid: allowed one of \["):
+        parse_grid_data("XYZ:2022")
+    with pytest.raises(ValueError, match="allowed 'BA:YEAR'"):
+        parse_grid_data("ERCO-2022")
+    with pytest.raises(ParamError, match="grid_data='XYZ:2022' is invalid: allowed BA one of"):
+        Scenario(grid_data="XYZ:2022")
+    with pytest.raises(ParamError, match="step_minutes=7 is invalid with grid_data"):
+        Scenario(grid_data="ERCO:2022", step_minutes=7)
+    with pytest.raises(ParamError, match="fleet='powersimdata' is invalid without grid_data"):
+        Scenario(fleet="powersimdata")
+    with pytest.raises(ParamError, match="gas_price_scale=0 is invalid"):
+        Scenario(gas_price_scale=0)
+
+
+def test_missing_data_fails_clearly(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRIDSHIFT_DATA", str(tmp_path / "nowhere"))
+    build_real_grid.cache_clear()
+    with pytest.raises(DataNotFoundError, match="data not found at .*see README"):
+        build_real_grid("CISO", 2022)
+    with pytest.raises(ValueError, match="year=1999 is invalid"):
+        build_real_grid("CISO", 1999)
+    build_real_grid.cache_clear()
+
+
+def test_real_scenarios_parse():
+    for name, ba in (("ercot_2022", "ERCO"), ("caiso_2022", "CISO"), ("pjm_2022", "PJM")):
+        sc = load_scenario(name)
+        assert sc.grid_data == f"{ba}:2022" and sc.fleet == "powersimdata" and ba in BA_REGIONS
+
+
+@pytest.mark.shared_data
+def test_real_profiles_and_fleet(shared_data):
+    g = build_real_grid("ERCO", 2022)
+    f = g.frame
+    assert len(f) == 8760 and str(f.index.tz) == "UTC" and not f.isna().any().any()
+    assert 75000 < f["demand_mw"].max() < 85000  # ERCOT 2022 peak ~80 GW
+    np.testing.assert_allclose(f["residual_demand_mw"], f["thermal_mw"] + f["solar_mw"] + f["wind_mw"], rtol=1e-9)
+    fleet = region_fleet("ERCO", start="2022-07-01", end="2022-08-01")
+    assert set(fleet.fuel) <= {"gas", "coal", "oil", "other", "geothermal"} and fleet.total_capacity_mw() > 50000
+    fl2 = region_fleet("ERCO", start="2022-07-01", end="2022-08-01", gas_price_scale=2.0)
+    gas = np.array(fleet.fuel) == "gas"
+    np.testing.assert_allclose(fl2.cost_b_usd_per_mwh[gas], 2 * fleet.cost_b_usd_per_mwh[gas])
+    with pytest.raises(ValueError, match="out of range for Henry Hub"):
+        region_fleet("ERCO", start="2030-01-01", end="2030-02-01")
+    ex = real_exogenous_window(g, np.random.default_rng(3), 2, 96, 15, month=7, utc_offset_h=-6)
+    assert ex["demand_mw"].shape == (2, 96) and (ex["month"] == 7).all()
+    ex2 = real_exogenous_window(g, np.random.default_rng(3), 2, 96, 15, month=7, utc_offset_h=-6)
+    np.testing.assert_array_equal(ex["demand_mw"], ex2["demand_mw"])
+    with pytest.raises(ValueError, match="does not fit"):
+        real_exogenous_window(g, np.random.default_rng(0), 1, 400 * 96, 15)
+    assert peaks(g)["residual_demand_mw"] == pytest.approx(f["residual_demand_mw"].max())
+
+
+@pytest.mark.shared_data
+def test_env_runs_on_real_scenario(shared_data):
+    from gridshift.envs.dcgrid import core
+
+    sc = load_scenario("ercot_2022", horizon_steps=8, warmup_steps=2, n_datacenters=2, month=8)
+    p = core.make_params(sc)
+    a = core.reset(p, np.random.default_rng(5), 2)
+    b = core.reset(p, np.random.default_rng(5), 2)
+    c = core.reset(p, np.random.default_rng(6), 2)
+    np.testing.assert_array_equal(a.demand_mw, b.demand_mw)
+    assert not np.array_equal(a.demand_mw, c.demand_mw)
+    assert (a.month == 8).all() and np.isfinite(a.last["grid"].price_usd_per_mwh).all()
