@@ -24,7 +24,7 @@ def _write_json(obj: dict, out_dir: str | None, name: str) -> None:
     print(f"wrote {f}")
 
 
-DEMO_POLICIES = ["fifo", "gas_literal", "gas_intent", "gas_stagger", "gas_fallback", "renewable_greedy",
+DEMO_POLICIES = ["fifo", "gas_literal", "gas_intent", "gas_stagger", "gas_fallback", "renewable_greedy", "sb3_ppo", "sb3_dqn",
                  "price_threshold", "carbon_forecast", "day_ahead", "random"]
 
 
@@ -102,28 +102,47 @@ def cmd_policies(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    overrides = _overrides(args.set)
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    # Only what the user typed overrides; the rest comes from the dataclass defaults or, with
+    # --resume DIR, from DIR/config.json, so a resumed run continues with its own settings.
+    given = {"algo": args.algo, "scenario": args.scenario, "stop_timesteps": args.stop_timesteps, "seed": args.seed,
+             "run_dir": args.run_dir, "checkpoint_every": args.checkpoint_every}
+    if args.set:
+        given["overrides"] = _overrides(args.set)
+    if args.library == "rllib":
+        given |= {"sharing": args.sharing, "stop_iters": args.stop_iters, "num_env_runners": args.num_env_runners,
+                  "ray_address": args.ray_address}
+    else:
+        given |= {"num_envs": args.num_envs}
+    given = {k: v for k, v in given.items() if v is not None}
     try:
         if args.library == "rllib":
-            from gridshift.training.rllib_train import RLlibConfig, train_rllib
-
-            cfg = RLlibConfig(algo=args.algo, sharing=args.sharing, scenario=args.scenario, overrides=overrides,
-                              stop_timesteps=args.stop_timesteps, stop_iters=args.stop_iters, num_env_runners=args.num_env_runners,
-                              ray_address=args.ray_address, seed=args.seed, run_dir=args.run_dir or f"runs/rllib_{args.algo}_{args.sharing}",
-                              checkpoint_every=args.checkpoint_every or 5, resume=args.resume is not None)
-            if args.resume:
-                cfg.run_dir = args.resume
-            res = train_rllib(cfg)
+            from gridshift.training.rllib_train import RLlibConfig as Config
+            from gridshift.training.rllib_train import train_rllib as train
         else:
-            from gridshift.training.sb3_train import SB3Config, train_sb3
-
-            cfg = SB3Config(algo=args.algo, scenario=args.scenario, overrides=overrides, stop_timesteps=args.stop_timesteps,
-                            num_envs=args.num_envs, seed=args.seed, run_dir=args.resume or args.run_dir or f"runs/sb3_{args.algo}",
-                            checkpoint_every=args.checkpoint_every or 50_000, resume=args.resume is not None, verbose=0)
-            res = train_sb3(cfg)
+            from gridshift.training.sb3_train import SB3Config as Config
+            from gridshift.training.sb3_train import train_sb3 as train
+        fields = {f.name for f in dataclasses.fields(Config)}
+        kw: dict = {}
+        if args.resume:
+            cfg_file = Path(args.resume) / "config.json"
+            if not cfg_file.exists():
+                raise FileNotFoundError(f"--resume {args.resume}: no config.json there (not a gridshift run directory)")
+            kw = {k: v for k, v in json.loads(cfg_file.read_text()).items() if k in fields}
+            for k in ("net_arch", "fcnet_hiddens"):
+                if k in kw:
+                    kw[k] = tuple(kw[k])
+            kw |= {"run_dir": args.resume, "resume": True}
+        else:
+            kw["run_dir"] = f"runs/{args.library}_{given.get('algo', 'ppo')}"
+        kw |= {k: v for k, v in given.items() if not (args.resume and k == "run_dir")}
+        res = train(Config(**kw))
     except (ValueError, FileNotFoundError) as e:
         raise SystemExit(f"gridshift: {e}") from None
-    print({k: str(v) for k, v in res.items()})
+    print(json.dumps({k: str(v) for k, v in res.items()}))
     return 0
 
 
@@ -147,15 +166,17 @@ def cmd_grid_day(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from gridshift.eval.bench import bench_env, bench_eval, bench_grid
+    from gridshift.eval.bench import bench_env, bench_eval, bench_grid, bench_train
     from gridshift.eval.provenance import run_metadata
 
-    which = ["grid", "env", "eval"] if args.which == "all" else [args.which]
+    which = ["grid", "env", "eval", "train"] if args.which == "all" else [args.which]
     for w in which:
         if w == "grid":
             res = bench_grid(batch_sizes=tuple(args.batch_sizes), min_seconds=args.seconds)
         elif w == "env":
             res = bench_env(min_seconds=args.seconds, quick=args.quick)
+        elif w == "train":
+            res = bench_train(quick=args.quick)
         else:
             res = bench_eval(seeds=(0,) if args.quick else (0, 1))
         res["metadata"] = run_metadata()
@@ -202,16 +223,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("train", help="train PPO or DQN with RLlib or stable-baselines3")
     tr.add_argument("library", choices=("rllib", "sb3"))
-    tr.add_argument("--algo", default="ppo", help="ppo or dqn")
-    tr.add_argument("--sharing", default="shared", help="rllib: shared or independent")
-    tr.add_argument("--scenario", default="default")
+    tr.add_argument("--algo", default=None, help="ppo (default) or dqn")
+    tr.add_argument("--sharing", default=None, help="rllib: shared (default, one module for all agents) or independent")
+    tr.add_argument("--scenario", default=None, help="scenario name or TOML path (default: default)")
     tr.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="scenario overrides")
-    tr.add_argument("--stop-timesteps", type=int, default=200_000)
-    tr.add_argument("--stop-iters", type=int, default=0, help="rllib: also stop after this many iterations")
-    tr.add_argument("--num-env-runners", type=int, default=0, help="rllib: remote env runners")
-    tr.add_argument("--num-envs", type=int, default=8, help="sb3: envs in the batch (slots = envs x DCs)")
+    tr.add_argument("--stop-timesteps", type=int, default=None,
+                    help="rllib: env-steps, sb3: agent-steps (defaults: the config dataclasses)")
+    tr.add_argument("--stop-iters", type=int, default=None, help="rllib: also stop after this many iterations")
+    tr.add_argument("--num-env-runners", type=int, default=None, help="rllib: remote env runners")
+    tr.add_argument("--num-envs", type=int, default=None, help="sb3: envs in the batch (slots = envs x DCs)")
     tr.add_argument("--ray-address", default=None, help="rllib: 'auto' or host:port of an existing Ray cluster")
-    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--seed", type=int, default=None)
     tr.add_argument("--run-dir", default=None)
     tr.add_argument("--checkpoint-every", type=int, default=None, help="rllib: iterations; sb3: agent-steps")
     tr.add_argument("--resume", default=None, metavar="DIR", help="continue the run in DIR from its last checkpoint")
@@ -236,12 +258,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_grid_day)
 
     b = sub.add_parser("bench", help="print throughput figures and write them as JSON")
-    b.add_argument("which", choices=("all", "grid", "env", "eval"), nargs="?", default="all")
+    b.add_argument("which", choices=("all", "grid", "env", "eval", "train"), nargs="?", default="all")
     b.add_argument("--quick", action="store_true", help="fewer configurations (for smoke tests)")
     b.add_argument("--out", default="bench-results", help="directory for the JSON files ('' to skip)")
     b.add_argument("--seconds", type=float, default=2.0, help="minimum timed seconds per measurement")
     b.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 256, 4096])
     b.set_defaults(func=cmd_bench)
+
+    from gridshift.data.commands import register as register_data_commands
+
+    register_data_commands(sub)  # `data fetch`, `data info`, `calibrate`
     return p
 
 

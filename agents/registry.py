@@ -26,10 +26,27 @@ def register_loader(kind: str, loader: Callable[[str], Policy]) -> None:
     _LOADERS[kind] = loader
 
 
+#: Trained policies shipped with the package (``agents/weights/``; each ``.json`` beside the zip
+#: records the exact command and seed that rebuild it). They need the ``train`` extra.
+SHIPPED_POLICIES: dict[str, str] = {"sb3_ppo": "sb3_ppo_default.zip", "sb3_dqn": "sb3_dqn_default.zip"}
+
+
+def _shipped(name: str, filename: str) -> Callable[..., Policy]:
+    def make(**kwargs) -> Policy:
+        from pathlib import Path
+
+        path = Path(__file__).resolve().parent / "weights" / filename
+        pol = _lazy("gridshift.agents.trained", "load_sb3")(str(path), **kwargs)
+        pol.name = name
+        return pol
+
+    return make
+
+
 def builtin_policies() -> dict[str, Callable[..., Policy]]:
     from gridshift.agents.heuristics import HEURISTICS
 
-    return dict(HEURISTICS)
+    return dict(HEURISTICS) | {k: _shipped(k, v) for k, v in SHIPPED_POLICIES.items()}
 
 
 def available_policies() -> list[str]:

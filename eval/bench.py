@@ -191,10 +191,11 @@ def bench_env(min_seconds: float = 2.0, quick: bool = False) -> dict:
 def bench_eval(policies=None, seeds=(0, 1), min_seconds: float = 0.0) -> dict:
     """Evaluation throughput of heuristics at 8 DCs: episode steps/s including the policy,
     per-step recording, the ledger and the metrics (warm-up and reset excluded)."""
-    from gridshift.agents.registry import builtin_policies, make_policy
+    from gridshift.agents.heuristics import HEURISTICS
+    from gridshift.agents.registry import make_policy
     from gridshift.eval.runner import episode_metrics, run_episode
 
-    policies = policies or sorted(builtin_policies())
+    policies = policies or sorted(HEURISTICS)
     episode_metrics(run_episode(make_policy("fifo"), "default", 0))  # load the compiled kernels first
     rows = []
     for name in policies:
@@ -210,3 +211,78 @@ def bench_eval(policies=None, seeds=(0, 1), min_seconds: float = 0.0) -> dict:
         rows.append({"policy": name, "env_steps_per_s": rate})
         print(f"evaluate {name:<24} {rate:>8,.0f} env-steps/s at 8 DCs (incl. reset, warm-up, recording, metrics)")
     return {"benchmark": "eval", "target_env_steps_per_s": 1000, "results": rows}
+
+
+def bench_train(iterations: int = 3, quick: bool = False, runners: tuple[int, ...] = (0, 2)) -> dict:
+    """Training throughput on the default scenario (8 DCs).
+
+    * RLlib PPO (parameter sharing) with 0 and 2 env runners: sampled env-steps/s over RLlib's
+      own sampling timer, and env-steps/s over whole iterations (learning included);
+    * SB3 PPO through :class:`~gridshift.training.sb3_vec.DCGridSB3VecEnv`: SB3's own
+      ``collect_rollouts`` (policy forward + adapter + batched core), and a full ``learn`` call.
+    One warm-up iteration is excluded from each measurement.
+    """
+    import ray
+    import torch
+    from stable_baselines3 import PPO
+
+    from gridshift.training.rllib_train import RLlibConfig, build_config
+    from gridshift.training.sb3_vec import DCGridSB3VecEnv
+
+    n_dc = 8
+    rows = []
+    iterations = 1 if quick else iterations
+    # ---- SB3 PPO through our VecEnv adapter
+    torch.set_num_threads(1)
+    for num_envs in ((8,) if quick else (8, 32)):
+        venv = DCGridSB3VecEnv("default", num_envs=num_envs, seed=0, action_mode="discrete")
+        model = PPO("MlpPolicy", venv, n_steps=64, batch_size=1024, n_epochs=4, policy_kwargs={"net_arch": [64, 64]},
+                    device="cpu", seed=0, verbose=0)
+        model.learn(total_timesteps=venv.num_envs * 64)  # warm-up: kernels compiled, buffers allocated
+        _, callback = model._setup_learn(total_timesteps=10**9, callback=None, reset_num_timesteps=False)
+        callback.on_training_start(locals(), globals())
+        t0 = time.perf_counter()
+        steps = 0
+        for _ in range(iterations * 2):
+            model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=model.n_steps)
+            steps += model.n_steps * venv.num_envs
+        sample_rate = steps / (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        n = iterations * model.n_steps * venv.num_envs
+        model.learn(total_timesteps=n, reset_num_timesteps=False)
+        learn_rate = n / (time.perf_counter() - t0)
+        row = {"library": "sb3", "algo": "ppo", "num_envs": num_envs, "slots": venv.num_envs,
+               "sampled_agent_steps_per_s": sample_rate, "sampled_env_steps_per_s": sample_rate / n_dc,
+               "learn_agent_steps_per_s": learn_rate}
+        rows.append(row)
+        print(f"SB3 PPO via VecEnv adapter, {num_envs:>3} envs x {n_dc} DCs = {venv.num_envs:>4} slots: sampling "
+              f"{sample_rate / n_dc:>9,.0f} env-steps/s {sample_rate:>10,.0f} agent-steps/s; with learning "
+              f"{learn_rate:>9,.0f} agent-steps/s")
+    # ---- RLlib PPO, 0 and 2 env runners
+    for k in runners:
+        started = not ray.is_initialized()
+        if started:
+            ray.init(num_cpus=max(2, k + 1), include_dashboard=False, log_to_driver=False)
+        conf, _ = build_config(RLlibConfig(num_env_runners=k, train_batch_size=2000 if quick else 4000,
+                                           overrides={"n_datacenters": n_dc}))
+        algo = conf.build_algo()
+        algo.train()  # warm-up
+        env_steps = agent_steps = sample_s = iter_s = 0.0
+        for _ in range(iterations):
+            r = algo.train()
+            er = r.get("env_runners", {})
+            env_steps += er.get("num_env_steps_sampled", 0)
+            agent_steps += sum((er.get("num_agent_steps_sampled") or {}).values())
+            sample_s += r.get("timers", {}).get("env_runner_sampling_timer", float("nan"))
+            iter_s += r.get("timers", {}).get("training_iteration", float("nan"))
+        algo.stop()
+        if started:
+            ray.shutdown()
+        row = {"library": "rllib", "algo": "ppo", "num_env_runners": k, "sampled_env_steps_per_s": env_steps / sample_s,
+               "sampled_agent_steps_per_s": agent_steps / sample_s, "iteration_env_steps_per_s": env_steps / iter_s,
+               "iteration_agent_steps_per_s": agent_steps / iter_s}
+        rows.append(row)
+        print(f"RLlib PPO, {k} env runners: sampling {row['sampled_env_steps_per_s']:>9,.0f} env-steps/s "
+              f"{row['sampled_agent_steps_per_s']:>10,.0f} agent-steps/s; whole iterations "
+              f"{row['iteration_env_steps_per_s']:>9,.0f} env-steps/s")
+    return {"benchmark": "train", "n_datacenters": n_dc, "target_sb3_sampled_agent_steps_per_s": 20_000, "results": rows}

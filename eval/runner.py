@@ -40,6 +40,9 @@ class EpisodeRecord:
     ledger: pd.DataFrame
     wall_s: float
     extra: dict = field(default_factory=dict)
+    rewards: np.ndarray | None = None
+    """Per-step, per-agent rewards [T, N] in the scenario's reward mode (for learning curves only;
+    the metrics never read them)."""
 
     @property
     def steps(self) -> int:
@@ -66,13 +69,15 @@ def run_episode(policy: Policy, scenario: str | Scenario = "default", seed: int 
     extra = np.empty((T, 7))
     dcrec = {k: np.empty((T, n)) for k in DC_RECORD}
     dc_rows = [DC_INDEX[k] for k in DC_RECORD]
+    rewards = np.empty((T, n))
     info = None
     st = env.state
     for t in range(T):
         actions = policy.act(obs[0], info)
         tt = int(st.t[0])
         demand = st.demand_mw[0, tt]
-        obs, _, _, _, info = env.step(np.asarray(actions)[None])
+        obs, rew, _, _, info = env.step(np.asarray(actions)[None])
+        rewards[t] = rew[0]
         grid[t] = info["grid"].packed[:, 0]
         extra[t] = (demand, info["dc_load_total_mw"][0], info["flex_mw"][0].sum(), info["dr_active"][0],
                     info["emergency_active"][0], info["emergency_issued"][0], info["social_cost_usd"][0])
@@ -90,7 +95,7 @@ def run_episode(policy: Policy, scenario: str | Scenario = "default", seed: int 
     g["social_cost_step_usd"] = extra[:, 6]
     led = ledger_frame(env.params, env.state, 0)
     return EpisodeRecord(policy=getattr(policy, "name", type(policy).__name__), scenario=sc, seed=seed, grid=g,
-                         dc=dcrec, ledger=led, wall_s=time.perf_counter() - t0)
+                         dc=dcrec, ledger=led, wall_s=time.perf_counter() - t0, rewards=rewards)
 
 
 def episode_metrics(rec: EpisodeRecord) -> dict[str, float]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -55,7 +56,7 @@ class RLlibConfig:
     ray_address: str | None = None
     """``auto``, ``host:port`` of an existing cluster, or None for a local instance."""
     num_cpus: int | None = None
-    """CPUs of a local Ray instance (None = all)."""
+    """CPUs of a local Ray instance (None = ``$GRIDSHIFT_RAY_NUM_CPUS``, else all)."""
     seed: int = 0
     """Seeds RLlib (``debugging(seed=...)``) and the envs."""
     run_dir: str = "runs/rllib"
@@ -72,11 +73,21 @@ class RLlibConfig:
     """Env-steps per PPO training batch."""
     fcnet_hiddens: tuple[int, ...] = (64, 64)
     """Hidden layers of the module's MLPs."""
+    dqn_rollout_fragment_length: int = 32
+    """DQN: env-steps sampled per env between gradient updates (RLlib's "auto" is 1, i.e. one
+    update per env-step, which the multi-agent prioritized buffer makes very slow)."""
+    dqn_learning_starts: int = 1000
+    """DQN: env-steps sampled before the first update."""
+    dqn_replay_capacity: int = 100_000
+    """DQN: replay capacity (agent-steps)."""
+    dqn_epsilon_steps: int = 20_000
+    """DQN: env-steps over which epsilon decays linearly from 1.0 to 0.05."""
 
     def __post_init__(self) -> None:
         check_choice("algo", self.algo, ALGOS)
         check_choice("sharing", self.sharing, SHARING)
-        for k in ("stop_timesteps", "checkpoint_every", "train_batch_size"):
+        for k in ("stop_timesteps", "checkpoint_every", "train_batch_size", "dqn_rollout_fragment_length",
+                  "dqn_replay_capacity", "dqn_epsilon_steps"):
             if not (isinstance(getattr(self, k), int) and getattr(self, k) >= 1):
                 raise ValueError(f"RLlibConfig.{k}={getattr(self, k)!r} is invalid: allowed an integer >= 1")
         if self.num_env_runners < 0:
@@ -134,10 +145,14 @@ def build_config(cfg: RLlibConfig):
                              minibatch_size=min(512, cfg.train_batch_size), num_epochs=4)
     else:
         conf = conf.training(
-            lr=cfg.lr, gamma=cfg.gamma, train_batch_size_per_learner=256, n_step=1, num_steps_sampled_before_learning_starts=1000,
-            replay_buffer_config={"type": "MultiAgentPrioritizedEpisodeReplayBuffer", "capacity": 100_000, "alpha": 0.6, "beta": 0.4},
+            lr=cfg.lr, gamma=cfg.gamma, train_batch_size_per_learner=256, n_step=1,
+            num_steps_sampled_before_learning_starts=cfg.dqn_learning_starts,
+            replay_buffer_config={"type": "MultiAgentPrioritizedEpisodeReplayBuffer", "capacity": cfg.dqn_replay_capacity,
+                                  "alpha": 0.6, "beta": 0.4},
+            epsilon=[(0, 1.0), (cfg.dqn_epsilon_steps, 0.05)],
             target_network_update_freq=1000, double_q=True, dueling=True,
         )
+        conf = conf.env_runners(rollout_fragment_length=cfg.dqn_rollout_fragment_length)
     return conf, module_ids
 
 
@@ -162,13 +177,15 @@ def train_rllib(cfg: RLlibConfig, log=print) -> dict:
     import ray
     from torch.utils.tensorboard import SummaryWriter
 
-    run = Path(cfg.run_dir)
+    run = Path(cfg.run_dir).resolve()
     run.mkdir(parents=True, exist_ok=True)
-    if not ray.is_initialized():
+    own_ray = not ray.is_initialized()
+    if own_ray:
         if cfg.ray_address:
             ray.init(address=cfg.ray_address, log_to_driver=False)
         else:
-            ray.init(num_cpus=cfg.num_cpus, include_dashboard=False, log_to_driver=False)
+            n = cfg.num_cpus or (int(os.environ["GRIDSHIFT_RAY_NUM_CPUS"]) if os.environ.get("GRIDSHIFT_RAY_NUM_CPUS") else None)
+            ray.init(num_cpus=n, include_dashboard=False, log_to_driver=False)
     conf, module_ids = build_config(cfg)
     algo = conf.build_algo()
     state = {"iteration": 0, "env_steps": 0}
@@ -207,6 +224,8 @@ def train_rllib(cfg: RLlibConfig, log=print) -> dict:
                                      **state})
     wall = time.perf_counter() - t0
     algo.stop()
+    if own_ray:
+        ray.shutdown()  # leave no Ray instance (or cluster connection) behind that we opened
     return {"checkpoint": ck, "iterations": state["iteration"], "env_steps": state["env_steps"], "wall_s": wall,
             "env_steps_per_s": (state["env_steps"] - steps0) / max(wall, 1e-9)}
 

@@ -140,6 +140,9 @@ def save_checkpoint(model, run_dir: Path, steps: int) -> Path:
         _atomic(d / f"replay_buffer_{steps}_steps.pkl", model.save_replay_buffer)
     path = d / f"ckpt_{steps}_steps.zip"
     _atomic(path, model.save)
+    # Replay buffers are large (tens of MB): keep them for the two newest checkpoints only.
+    for old in sorted(d.glob("replay_buffer_*_steps.pkl"), key=lambda p: int(p.stem.split("_")[2]))[:-2]:
+        old.unlink(missing_ok=True)
     return path
 
 
@@ -160,7 +163,7 @@ def train_sb3(cfg: SB3Config, progress: bool = True) -> dict:
     from gridshift.training.sb3_vec import DCGridSB3VecEnv
 
     torch.set_num_threads(1)
-    run = Path(cfg.run_dir)
+    run = Path(cfg.run_dir).resolve()
     run.mkdir(parents=True, exist_ok=True)
     overrides = dict(cfg.overrides) | {"action_mode": "discrete"}
     # Rewards are dollars / reward_scale_usd, of order 10-100 per step in mixed mode; SB3's running
@@ -202,10 +205,12 @@ def train_sb3(cfg: SB3Config, progress: bool = True) -> dict:
         model.learn(total_timesteps=remaining, callback=cb, reset_num_timesteps=ckpt is None, tb_log_name=cfg.algo,
                     progress_bar=False, log_interval=1)
     wall = time.perf_counter() - t0
-    model.save(run / "policy.zip")
+    if latest_checkpoint(run)[1] != model.num_timesteps:
+        save_checkpoint(model, run, model.num_timesteps)  # a finished run can be extended with --resume
+    _atomic(run / "policy.zip", model.save)
     meta = {"algo": cfg.algo, "library": "sb3", "seed": cfg.seed, "config": dataclasses.asdict(cfg),
             "timesteps": int(model.num_timesteps), "resumed_from_steps": done_steps,
             "signature": env_signature(cfg.scenario, **overrides)}
     write_json(run / "policy.json", meta)
-    return {"policy": run / "policy.zip", "timesteps": int(model.num_timesteps), "wall_s": wall,
+    return {"policy": run / "policy.zip", "timesteps": int(model.num_timesteps), "n_updates": int(model._n_updates), "wall_s": wall,
             "agent_steps_per_s": (model.num_timesteps - done_steps) / max(wall, 1e-9)}
