@@ -125,12 +125,27 @@ def run_cascade(out_dir="cascade", *, gas="gas_literal", stagger="gas_stagger",
 
 
 def _band(policy: str) -> float:
+    """The nominal hysteresis band ``urgent - defer`` that DESIGN §11's predictor uses."""
     from gridshift.agents.registry import make_policy
 
     pol = make_policy(policy)
     u = getattr(pol, "urgent_threshold", None)
     d = getattr(pol, "defer_threshold", None)
     return float(u - d) if u is not None and d is not None else float("nan")
+
+
+def _effective_band(policy: str) -> float:
+    """The band the rule actually has: ``resume - defer`` (a deferring class resumes once its
+    signal is back at ``resume_threshold``; the literal EM rule resumes at ``defer_threshold``,
+    so its effective band is 0 and ``urgent_threshold`` never changes a decision)."""
+    from gridshift.agents.registry import make_policy
+
+    pol = make_policy(policy)
+    d = getattr(pol, "defer_threshold", None)
+    if d is None:
+        return float("nan")
+    r = getattr(pol, "resume_threshold", None)
+    return float((d if r is None else r) - d)
 
 
 def _plots(df, pred, out, gas, stagger):
@@ -266,7 +281,15 @@ def _report(df, pred, out, gas, stagger, wall_s, seeds) -> Path:
               f"GAS hysteresis band (urgent − defer threshold) of `{gas}`: {band:.3f}.", "",
               _md(pred.round(4), index=False), ""]
     cross = pred.loc[pred.gas_jump > band, "penetration"]
-    lines.append(f"Predicted oscillation from penetration {cross.min():g} on." if len(cross)
-                 else "The predicted signal jump stays below the band at every penetration swept: no oscillation predicted.")
+    lines.append(f"Against the nominal band: predicted oscillation from penetration {cross.min():g} on." if len(cross)
+                 else "Against the nominal band, the predicted signal jump stays below the band at every penetration swept: "
+                      "no oscillation predicted.")
+    eff = _effective_band(gas)
+    cross = pred.loc[pred.gas_jump > eff, "penetration"]
+    lines += ["", f"Effective band of `{gas}` as implemented (resume − defer threshold): {eff:.3f}. "
+              + (f"Any signal jump above it can flip the decision back, so against the effective band oscillation is "
+                 f"predicted from penetration {cross.min():g} on: the rule's lack of hysteresis, not the grid, is what "
+                 "the synchronised resumption exploits." if len(cross) else
+                 "The predicted signal jump stays below it at every penetration swept.")]
     (out / "cascade_report.md").write_text("\n".join(lines) + "\n")
     return out / "cascade_report.md"

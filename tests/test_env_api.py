@@ -9,12 +9,25 @@ import numpy as np
 import pytest
 from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
 
+from gridshift.data.paths import data_root
 from gridshift.envs import datacenter_grid_v0
-from gridshift.envs.dcgrid.scenario import available_scenarios
+from gridshift.envs.dcgrid.scenario import available_scenarios, load_scenario
 
 # Short episodes keep the harness fast; everything else is the scenario's own.
 SHORT = dict(horizon_steps=12, warmup_steps=8)
-SCENARIOS = available_scenarios()
+
+
+def _needs_data(name: str) -> bool:
+    sc = load_scenario(name)
+    return bool(sc.grid_data or sc.workload_trace)
+
+
+# Real-data scenarios (ercot_2022, ...) run when ../shared/data is present and skip otherwise.
+SCENARIOS = [
+    pytest.param(n, marks=pytest.mark.skipif(data_root() is None, reason="real-data scenario: shared data not found"))
+    if _needs_data(n) else n
+    for n in available_scenarios()
+]
 MODES = ("discrete", "multidiscrete", "box")
 
 
@@ -26,8 +39,10 @@ def small(scenario):
 
 
 def test_scenario_suite_is_complete():
-    for name in ("default", "high_penetration", "many_agents", "telemetry_faults", "emergency_events"):
-        assert name in SCENARIOS
+    names = available_scenarios()
+    for name in ("default", "high_penetration", "many_agents", "telemetry_faults", "emergency_events",
+                 "ercot_2022", "caiso_2022", "pjm_2022"):
+        assert name in names
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

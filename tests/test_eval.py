@@ -161,3 +161,13 @@ def test_cascade_outputs_and_prediction(tmp_path):
     df = res["runs"]
     assert len(df) == 2 * 2 * 2 + 2 * 2 + 2  # phase + window + fifo
     assert "Predicted" in (tmp_path / "cascade_report.md").read_text() or "no oscillation predicted" in (tmp_path / "cascade_report.md").read_text()
+
+
+def test_cascade_bands_nominal_and_effective():
+    from gridshift.eval.cascade import _band, _effective_band
+
+    # EM's literal rule: nominal band urgent - defer = 0.5 - 0.25, but it resumes at the defer
+    # threshold itself, so the band it actually has is zero.
+    assert _band("gas_literal") == pytest.approx(0.25)
+    assert _effective_band("gas_literal") == 0.0
+    assert _effective_band("fifo") != _effective_band("fifo")  # NaN: no thresholds
