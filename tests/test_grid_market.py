@@ -172,6 +172,30 @@ def test_renewables_displace_thermal_without_curtailment():
     assert r.price_usd_per_mwh[0] == pytest.approx(20.0)
 
 
+
+def test_negative_offer_runs_before_renewables_and_price_stays_monotone():
+    # A must-run 100 MW unit at $20 and a flexible 10 MW unit offering -$5 (a PTC-style bid,
+    # e = 0.9). Renewables (offer 0) come after the -$5 unit in the merit order.
+    p = GridParams(fleet([dict(cap=200, pmin=100, b=20, e=0.4), dict(cap=10, b=-5, e=0.9)]), MarketParams(**NO_SCARCITY))
+    # Demand 105 with 50 MW of wind: the -$5 unit serves 5 MW above the must-run, wind is fully
+    # curtailed and the -$5 unit sets the price and the marginal CI.
+    r = clear_once(p, 105.0, wind=50.0)
+    np.testing.assert_allclose(r.dispatch_mw[0], [100.0, 5.0])
+    assert r.renewable_used_mw[0] == 0.0 and r.curtailment_mw[0] == pytest.approx(50.0)
+    assert r.price_usd_per_mwh[0] == pytest.approx(-5.0)
+    assert r.marginal_ci_g_per_kwh[0] == pytest.approx(900.0)
+    # Demand 130: the -$5 unit is full (10 MW), wind serves the next 20 MW and is marginal at 0.
+    r = clear_once(p, 130.0, wind=50.0)
+    np.testing.assert_allclose(r.dispatch_mw[0], [110.0 - 10.0, 10.0])
+    assert r.renewable_used_mw[0] == pytest.approx(20.0) and r.curtailment_mw[0] == pytest.approx(30.0)
+    assert r.price_usd_per_mwh[0] == pytest.approx(0.0)
+    assert r.marginal_ci_g_per_kwh[0] == 0.0
+    # Prices along a load ramp never fall (the case hypothesis found: before this ordering,
+    # curtailed wind priced 0 at low load and the -$5 unit priced -5 just above it).
+    prices = [clear_once(p, d, wind=50.0).price_usd_per_mwh[0] for d in np.linspace(100.0, 170.0, 71)]
+    assert np.all(np.diff(prices) >= -1e-9)
+    assert prices[0] == pytest.approx(-5.0) and prices[-1] == pytest.approx(20.0)
+
 # ---------------------------------------------------------------- scarcity and VOLL
 
 

@@ -11,15 +11,17 @@ Clearing of one step, with ``dt`` the step in hours and all arrays batched ``[B]
        lo_g = max(min_output_g, p_prev_g - ramp_g * dt)
        hi_g = min(capacity_g,   p_prev_g + ramp_g * dt)
 
-3. Renewables (zero cost, zero emissions) are dispatched first, up to what the fleet's
-   minimum output leaves room for: ``used = clip(Q - sum(lo), 0, A)``; the rest of the
-   availability ``A`` is **curtailed**. The thermal target is ``T = Q - used``.
-   If ``sum(lo) > T`` even with every renewable curtailed, the surplus is
-   **over-generation** (spilled) and the price is the floor. If ``T > sum(hi)`` the excess is
-   **unserved** and priced at VOLL.
+3. Renewables (zero cost, zero emissions) are one more merit-order step with a zero offer,
+   ``[0, A]``: in practice they run right after the fleet's minimum output,
+   ``used = clip(Q - sum(lo), 0, A)``, and the rest of the availability ``A`` is
+   **curtailed**. A thermal unit offering below zero is dispatched before them (so the price
+   never falls when load rises), and at a zero price renewables take the residual before
+   zero-offer thermal units. If ``sum(lo) > Q`` even with every renewable curtailed, the
+   surplus is **over-generation** (spilled) and the price is the floor. If
+   ``Q > sum(hi) + A`` the excess is **unserved** and priced at VOLL.
 4. Economic dispatch (TSCO eq. 1): the equal incremental cost ``lambda`` with
-   ``p_g = clip((lambda - b_g) / (2 a_g), lo_g, hi_g)`` and ``sum(p_g) = T``. Linear units
-   (``a_g = 0``) are merit-order steps: full at ``b_g < lambda``, at ``lo_g`` above, and
+   ``p_g = clip((lambda - b_g) / (2 a_g), lo_g, hi_g)`` and ``sum(p_g) + used = Q``. Linear
+   units (``a_g = 0``) are merit-order steps: full at ``b_g < lambda``, at ``lo_g`` above, and
    units with ``b_g == lambda`` share the residual pro rata to their headroom.
    The solution is exact, not iterative: the aggregate supply curve ``S(lambda)`` is
    piecewise linear with breakpoints ``b_g + 2 a_g lo_g``, ``b_g + 2 a_g hi_g`` (quadratic
@@ -168,7 +170,7 @@ def _clear_rows(prev, demand, avail, dc, cap, pmin, ramp_step, a, b_offer, b_fue
             nq += 1
         else:
             s[j] = 0.0
-    ne = 2 * nq + (g - nq)
+    ne = 2 * nq + (g - nq) + 1  # + the renewables' zero-offer step
     ev_v = np.empty(ne)
     ev_ds = np.empty(ne)
     ev_unit = np.empty(ne, dtype=np.int64)
@@ -187,12 +189,9 @@ def _clear_rows(prev, demand, avail, dc, cap, pmin, ramp_step, a, b_offer, b_fue
             sum_hi += h_
         q = demand[r] + dc[r]
         av = max(avail[r], 0.0)
-        used = min(max(q - sum_lo, 0.0), av)
-        curtail = av - used
-        t = q - used
-        overgen = max(sum_lo - t, 0.0)
-        unserved = max(t - sum_hi, 0.0)
-        target = min(max(t, sum_lo), sum_hi)
+        overgen = max(sum_lo - q, 0.0)
+        unserved = max(q - sum_hi - av, 0.0)
+        target = min(max(q, sum_lo), sum_hi + av)
 
         # Breakpoints of the aggregate supply curve S(lambda).
         k = 0
@@ -211,6 +210,9 @@ def _clear_rows(prev, demand, avail, dc, cap, pmin, ramp_step, a, b_offer, b_fue
                 ev_ds[k] = 0.0
                 ev_unit[k] = j
                 k += 1
+        ev_v[k] = 0.0
+        ev_ds[k] = 0.0
+        ev_unit[k] = g  # renewables
         order = np.argsort(ev_v)
         supply = sum_lo
         slope = 0.0
@@ -226,7 +228,7 @@ def _clear_rows(prev, demand, avail, dc, cap, pmin, ramp_step, a, b_offer, b_fue
             supply = at_v
             u = ev_unit[o]
             if u >= 0:
-                supply += hi[u] - lo[u]
+                supply += (hi[u] - lo[u]) if u < g else av
                 if supply >= target - _TOL_MW:
                     lam = v
                     break
@@ -248,7 +250,16 @@ def _clear_rows(prev, demand, avail, dc, cap, pmin, ramp_step, a, b_offer, b_fue
                     room += hi[j] - lo[j]
             p_out[r, j] = pj
             tot += pj
-        resid = target - tot
+        # Renewables: full below lambda, off above it, and first to take the residual at a
+        # zero price (must-take ahead of zero-offer thermal units).
+        if lam > eps:
+            used = av
+        elif lam < -eps:
+            used = 0.0
+        else:
+            used = min(max(target - tot, 0.0), av)
+        curtail = av - used
+        resid = target - tot - used
         if room > 0.0:
             share = resid / room
             for j in range(g):
@@ -306,7 +317,7 @@ def _clear_rows(prev, demand, avail, dc, cap, pmin, ramp_step, a, b_offer, b_fue
 
         # Reported energy price: renewables are marginal while curtailed (zero offer); the
         # floor on over-generation; VOLL when load is shed.
-        if curtail > _TOL_MW:
+        if curtail > _TOL_MW and lam >= -eps:
             lam = 0.0
             marg = 0.0
         if overgen > _TOL_MW:
