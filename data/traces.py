@@ -44,6 +44,16 @@ Formats (the loader for a file can be declared, or detected from its header by
     machine (1.0). ``duration_s = end_s - schedule_s``; the 6 jobs with no end event are
     censored at the last ``end_s`` of the file. ``submit_s`` keeps the trace's clock and
     ``submit_utc`` gives the UTC time. Work: normalised CPU request x seconds.
+``google_2011_hourly``
+    ``job_arrivals_hourly_full_month.csv``, derived from the same trace: job submissions per
+    hour x scheduling class over the whole trace, 697 hours (668,088 jobs). Columns
+    ``hour_since_trace_start, sched_class_0, sched_class_1, sched_class_2, sched_class_3,
+    total``; hour ``h`` is trace seconds ``[3600 h, 3600 (h + 1))`` (its hours 0..18 match the
+    19-h job file class by class). Hours must run 0, 1, 2, ... with no gap and ``total`` must
+    be the sum of the four classes. Hour 0 holds submissions from t = 600 s on and hour 696
+    only the trace's last minutes (98 jobs), so both are partial. Not a job table:
+    :func:`load_google_2011_hourly` returns the counts, and the replay uses them as the
+    arrival process of ``google_2011`` (below).
 ``philly``
     ``philly_jobs_subset.csv``, derived from the Microsoft Philly trace (Jeon et al., ATC'19;
     CC-BY-4.0): 3034 DNN-training jobs with >= 4 GPUs and >= 10 min, 2017-09..12. Columns
@@ -80,7 +90,8 @@ set). For each DC of each episode:
    horizon) x step)`` lies in the trace's replay span: from the 1 % quantile of submissions
    (which skips the sparse head of the Alibaba snapshot) to the last submission. A trace whose
    span is shorter than the window raises :class:`TraceTooShortError`, naming the trace, both
-   lengths and the longest episode it can serve. Only ``azure_llm_2023`` (one hour of a
+   lengths and the longest episode it can serve (``google_2011``, replayed as a hybrid below,
+   spans the 697 h of its hourly file). Only ``azure_llm_2023`` (one hour of a
    stationary request stream) is **tiled**: its hour repeats end to end, so any episode
    length is served, with no diurnal cycle. Trace time of day is not aligned to the DC's
    local time (the zones of the Alibaba and Azure clocks are not published).
@@ -96,12 +107,45 @@ set). For each DC of each episode:
    the offsets the window can take (a profile on one-minute bins; for a tiled trace, its mean
    rate). The expected utilisation of an episode is thus the target, whatever part of the
    trace the windows can cover, and a window keeps the trace's own burstiness (a busy window
-   is busier; the Google file lacks the jobs submitted before its start, so its load ramps up
-   over its first hours). The scenario's ``job_mix``, ``job_duration_h``, ``job_power_frac``
+   is busier; a trace lacks the jobs submitted before its start, so its load ramps up over
+   its first hours). The scenario's ``job_mix``, ``job_duration_h``, ``job_power_frac``
    and diurnal/weekly shape do not apply: the trace gives them.
 5. **Granularity.** A job or batch above :data:`MAX_JOB_FRAC` of the DC's dynamic capacity
    is split into equal parallel parts with the same arrival, duration and deadline (energy
    preserved), so that no job is too large for first-fit scheduling.
+
+Google 2011 hybrid replay (:class:`HybridReplay`, :func:`hybrid_jobs`). The per-job Google
+file covers only the first 19 h of a 29-day trace, too short for the default episode (1 day of
+warm-up + 3 days); the hourly file covers the whole month but has counts only. ``google_2011``
+is therefore replayed as a documented hybrid of the two:
+
+* **Arrivals are real, month-long.** Hour ``h`` of the episode's window gets exactly the
+  hourly file's number of submissions of each scheduling class (0..3), each at a uniform,
+  seeded time in the hour. The daily and weekly cycle, the bursts and the class mix over time
+  are the trace's own (within the hour, times are uniform); the replay span is the 697 h of
+  the hourly file.
+* **Job sizes are real, per class.** Each arriving job of scheduling class ``c`` is a copy of
+  a job drawn uniformly, with replacement and seeded, from the jobs of the 19-h file with the
+  same ``sched_class``: its run time, CPU request (hence ``work``), priority and end event come
+  together from that one job, and its E0..E3 class is that job's (the rule above: ``sched_class``
+  and run time). The 6 censored pool jobs keep their censored run times (lower bounds).
+* **What is lost.** Job sizes are resampled i.i.d. from one 19-h pool per class, so any
+  dependence of job size on the time of day or week, on the load, or between successive jobs
+  (beyond what the class carries) is lost, and a class's size distribution is that of the
+  trace's first 19 h; the 117 class-3 jobs of the pool stand for all 4,251 class-3 arrivals.
+  The arrival counts and the per-class size distributions are each real; their combination
+  is an assumption of independence.
+
+The rest of the replay is as above: a window offset per DC (uniform over ``[0, 697 h -
+episode]``); a backlog of the jobs submitted before the window and still running at its start
+(drawn from the same process: the earlier hours are thinned exactly to their jobs that outlive
+the gap, rather than drawn in full); resampling to the step, merging of one-step jobs and the
+granularity split. Scaling uses the expected work rate of the process itself (over the
+resampling and the window offsets, computed exactly on one-minute bins), so the expected
+utilisation is again the target. No job is submitted before hour 0, so the load ramps up
+over the first hours (most of it within ~6 h, the rest as multi-day jobs accumulate); windows
+that start there are lighter, which the expectation includes. Each DC's draw uses its own seed
+from the episode's generator: the same seed gives the same episode, a different seed another.
 
 Parsed traces are cached per process (a reset re-uses them). Malformed files raise
 :class:`~gridshift.data.loaders.timeseries.DataFormatError` naming the file, the column,
@@ -155,6 +199,15 @@ TRACE_FILES: dict[str, tuple[tuple[str, ...], ...]] = {
     "google_2011": (("workloads", "google_2011", "jobs_first_19h_with_task_requests.csv"),),
     "philly": (("workloads", "philly_subset", "philly_jobs_subset.csv"),),
 }
+#: Arrival-count files of the traces replayed as a hybrid (arrival process from this file,
+#: job attributes resampled from the job file): trace name -> file under the data directory.
+ARRIVAL_FILES: dict[str, tuple[str, ...]] = {
+    "google_2011": ("workloads", "google_2011", "job_arrivals_hourly_full_month.csv"),
+}
+#: Length of one bin of an arrival-count file (s).
+HOUR_S = 3600.0
+#: Google scheduling classes (columns ``sched_class_0..3`` of the hourly arrival file).
+GOOGLE_SCHED_CLASSES = (0, 1, 2, 3)
 #: Traces that are tiled end to end when an episode is longer than they are.
 LOOPED_TRACES = frozenset({"azure_llm_2023"})
 TRACE_NAMES = tuple(TRACE_FILES)
@@ -166,6 +219,7 @@ _REQUIRED = {
     "google_2011": ("job_id", "submit_s", "schedule_s", "end_s", "duration_s", "end_event", "sched_class",
                     "priority", "n_tasks", "cpu_req_sum", "mem_req_sum"),
     "philly": ("job_id", "submitted_time", "num_gpus", "runtime_min", "n_attempts"),
+    "google_2011_hourly": ("hour_since_trace_start", *(f"sched_class_{c}" for c in GOOGLE_SCHED_CLASSES), "total"),
 }
 
 
@@ -368,11 +422,42 @@ def load_philly(path: str | Path | None = None) -> pd.DataFrame:
     })
 
 
+def load_google_2011_hourly(path: str | Path | None = None) -> pd.DataFrame:
+    """Google cluster 2011 job submissions per hour and scheduling class, over the whole trace
+    (697 hours). Columns: ``hour`` (int64, hours since the trace start, 0, 1, 2, ... with no
+    gap), ``sched_class_0 .. sched_class_3`` and ``total`` (int64 counts; ``total`` must be
+    their sum). Hour ``h`` covers trace seconds ``[3600 h, 3600 (h + 1))``."""
+    p = Path(path) if path is not None else data_file(*ARRIVAL_FILES["google_2011"])
+    df = read_csv(p, _REQUIRED["google_2011_hourly"])
+    if len(df) == 0:
+        raise DataFormatError(f"{p}: no data rows; expected one row per hour from hour 0")
+    hour = _integers(df, "hour_since_trace_start", p, 0, 10**7)
+    bad = np.flatnonzero(hour != np.arange(len(df)))
+    if bad.size:
+        i = int(bad[0])
+        raise format_error(p, "hour_since_trace_start", i, df["hour_since_trace_start"].iloc[i],
+                           f"{i} (consecutive hours from 0, one row each)")
+    out = {"hour": hour}
+    for c in GOOGLE_SCHED_CLASSES:
+        out[f"sched_class_{c}"] = _integers(df, f"sched_class_{c}", p, 0, 10**9)
+    total = _integers(df, "total", p, 0, 10**10)
+    want = sum(out[f"sched_class_{c}"] for c in GOOGLE_SCHED_CLASSES)
+    bad = np.flatnonzero(total != want)
+    if bad.size:
+        i = int(bad[0])
+        raise format_error(p, "total", i, df["total"].iloc[i], f"sched_class_0 + .. + sched_class_3 = {int(want[i])}")
+    out["total"] = total
+    return pd.DataFrame(out)
+
+
+#: Format name -> loader. All but ``google_2011_hourly`` (arrival counts, not jobs) return a
+#: job table.
 LOADERS = {
     "alibaba_gpu_2023": load_alibaba_gpu_2023,
     "azure_llm_2023": load_azure_llm_2023,
     "google_2011": load_google_2011,
     "philly": load_philly,
+    "google_2011_hourly": load_google_2011_hourly,
 }
 
 
@@ -473,15 +558,22 @@ def make_replay(df: pd.DataFrame, name: str = "trace", *, loop: bool = False) ->
 
 
 @functools.lru_cache(maxsize=16)
-def _replay_cached(name: str, stamp: tuple) -> TraceReplay:
+def _replay_cached(name: str, stamp: tuple) -> TraceReplay | HybridReplay:
+    if name in ARRIVAL_FILES:  # the job file, then the arrival-count file
+        return make_hybrid_replay(_load_cached(name, stamp[:1]), _load_cached(f"{name}_hourly", stamp[1:]), name)
     return make_replay(_load_cached(name, stamp), name, loop=name in LOOPED_TRACES)
 
 
-def replay_table(name: str) -> TraceReplay:
-    """The cached :class:`TraceReplay` of the named trace (parsed once per process)."""
+def replay_table(name: str) -> TraceReplay | HybridReplay:
+    """The cached replay of the named trace (parsed once per process): a
+    :class:`HybridReplay` for the traces of :data:`ARRIVAL_FILES` (``google_2011``), else a
+    :class:`TraceReplay`."""
     if name not in TRACE_FILES:
         raise ValueError(f"workload trace {name!r} is unknown: allowed one of {list(TRACE_NAMES)}")
-    return _replay_cached(name, _stamp([data_file(*f) for f in TRACE_FILES[name]]))
+    files = [data_file(*f) for f in TRACE_FILES[name]]
+    if name in ARRIVAL_FILES:
+        files.append(data_file(*ARRIVAL_FILES[name]))
+    return _replay_cached(name, _stamp(files))
 
 
 @dataclass(frozen=True, eq=False)
@@ -559,6 +651,21 @@ def _window(rep: TraceReplay, s0: float, step_s: float, total_steps: int, mw_per
     # Short jobs still running at s0 (submitted less than a step before it).
     s_sub, s_dur, s_work, s_cls = _select(rep, sp.short, s0 - step_s, s0)
     sub, dur, work, cls = (np.concatenate(x) for x in ((sub, s_sub), (dur, s_dur), (work, s_work), (cls, s_cls)))
+    extra = np.zeros(4 * total_steps)
+    edges = s0 + step_s * np.arange(total_steps + 1)
+    for c in range(4):
+        if sp.short_sub[c].size:
+            extra[c::4] += np.diff(_cum_work(rep, sp, c, edges))
+    return _discretize(sub, dur, work, cls, s0, step_s, total_steps, mw_per_unit, max_power_mw, extra)
+
+
+def _discretize(sub: np.ndarray, dur: np.ndarray, work: np.ndarray, cls: np.ndarray, s0: float, step_s: float,
+                total_steps: int, mw_per_unit: float, max_power_mw: float,
+                extra: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """Steps 2, 3 and 5 of the replay (module docstring) for jobs given one by one (submitted
+    before the window's end): keep those arriving in the window or running at ``s0``; the
+    latter arrive at step 0 with what is left of them. ``extra`` (length ``4 x total_steps``,
+    index ``step x 4 + class``) is one-step work added to the per-step batches."""
     fin = sub + dur
     m = (sub >= s0) | (fin > s0)
     sub, dur, work, cls, fin = sub[m], dur[m], work[m], cls[m], fin[m]
@@ -568,14 +675,11 @@ def _window(rep: TraceReplay, s0: float, step_s: float, total_steps: int, mw_per
     work = np.where(fly, work * left / np.where(dur > 0, dur, 1.0), work)
     arr = np.minimum(np.floor((np.maximum(sub, s0) - s0) / step_s).astype(np.int64), total_steps - 1)
     steps = np.maximum(1, np.ceil(left / step_s - 1e-9)).astype(np.int64)
-    # One-step jobs are merged per (arrival step, class) into batches: the backlog's here,
-    # the short jobs arriving in the window through cumulative work at the step edges.
+    # One-step jobs are merged per (arrival step, class) into batches.
     one = steps == 1
     b_work = np.bincount(arr[one] * 4 + cls[one], weights=work[one], minlength=4 * total_steps).astype(np.float64)
-    edges = s0 + step_s * np.arange(total_steps + 1)
-    for c in range(4):
-        if sp.short_sub[c].size:
-            b_work[c::4] += np.diff(_cum_work(rep, sp, c, edges))
+    if extra is not None:
+        b_work += extra
     ukey = np.flatnonzero(b_work > 0)
     arr = np.concatenate([arr[~one], ukey // 4])
     cls = np.concatenate([cls[~one], (ukey % 4).astype(np.int8)])
@@ -625,12 +729,174 @@ def _expected_rate(rep: TraceReplay, need_s: float) -> float:
     return float(((cum[starts + win] - cum[starts]) / (win * b)).mean())
 
 
-def trace_arrivals(rep: TraceReplay, dynamic_mw: Sequence[float] | np.ndarray, rng: np.random.Generator, *,
-                   step_minutes: float, total_steps: int, target_utilization: float,
+# ------------------------------------------------------------------------------ hybrid replay
+
+
+@dataclass(frozen=True, eq=False)
+class HybridReplay:
+    """A trace replayed as a hybrid: arrival counts per hour and scheduling class from an
+    arrival-count file, each arriving job's attributes resampled from the job pool of its
+    scheduling class (module docstring, "Google 2011 hybrid replay")."""
+
+    name: str
+    hourly: np.ndarray
+    """Arrivals per hour x scheduling class, shape ``(hours, 4)``, int64."""
+    pool_row: tuple[np.ndarray, ...]
+    """Per scheduling class: row numbers in the job table of its jobs, sorted by run time."""
+    pool_duration_s: tuple[np.ndarray, ...]  # per scheduling class, ascending
+    pool_work: tuple[np.ndarray, ...]
+    pool_job_class: tuple[np.ndarray, ...]  # E0..E3 (int8)
+    loop: bool = False
+
+    @property
+    def span_start_s(self) -> float:
+        return 0.0
+
+    @property
+    def span_end_s(self) -> float:
+        return HOUR_S * self.hourly.shape[0]
+
+    @property
+    def span_s(self) -> float:
+        return self.span_end_s - self.span_start_s
+
+    def max_steps(self, step_minutes: float) -> int:
+        """The longest episode (warm-up + horizon, in steps) the replay can serve."""
+        return int(math.floor(self.span_s / (60.0 * step_minutes) + 1e-9))
+
+
+def make_hybrid_replay(jobs: pd.DataFrame, hourly: pd.DataFrame, name: str = "google_2011") -> HybridReplay:
+    """A :class:`HybridReplay` from a loaded Google job table (the pool: ``sched_class,
+    duration_s, work, job_class``) and a loaded hourly arrival table (``sched_class_0..3``).
+    Every scheduling class that has arrivals must have jobs in the pool."""
+    counts = np.stack([hourly[f"sched_class_{c}"].to_numpy(np.int64) for c in GOOGLE_SCHED_CLASSES], axis=1)
+    if counts.shape[0] == 0 or counts.sum() == 0:
+        raise ValueError(f"workload trace {name!r}: the arrival-count table has no arrivals")
+    sc = jobs["sched_class"].to_numpy(np.int64)
+    dur = np.maximum(jobs["duration_s"].to_numpy(np.float64), 0.0)
+    work = np.maximum(jobs["work"].to_numpy(np.float64), 0.0)
+    jc = jobs["job_class"].to_numpy(np.int8)
+    rows, durs, works, jcs = [], [], [], []
+    for c in GOOGLE_SCHED_CLASSES:
+        r = np.flatnonzero(sc == c)
+        if r.size == 0 and counts[:, c].sum() > 0:
+            raise ValueError(f"workload trace {name!r}: {int(counts[:, c].sum())} arrivals of sched_class {c} in the "
+                             f"arrival-count table but no job of that class in the job table to resample from")
+        r = r[np.argsort(dur[r], kind="stable")]
+        rows.append(r)
+        durs.append(dur[r])
+        works.append(work[r])
+        jcs.append(jc[r])
+    if not any(w.sum() > 0 for c, w in enumerate(works) if counts[:, c].sum() > 0):
+        raise ValueError(f"workload trace {name!r} has no work (all jobs that can arrive have zero work)")
+    return HybridReplay(name, counts, tuple(rows), tuple(durs), tuple(works), tuple(jcs))
+
+
+def hybrid_jobs(rep: HybridReplay, rng: np.random.Generator, start_s: float, end_s: float) -> pd.DataFrame:
+    """One draw of the hybrid job process: the jobs submitted in ``[start_s, end_s)`` and those
+    submitted before ``start_s`` and still running at it (``submit_s + duration_s > start_s``).
+
+    Hour ``h`` has ``rep.hourly[h, c]`` arrivals of scheduling class ``c``, each at a uniform
+    time in the hour and with a job drawn uniformly (with replacement) from the pool of class
+    ``c``. Whole hours inside ``[start_s, end_s)`` (and the hours that hold either end) are
+    drawn arrival by arrival. The earlier hours only matter through their jobs still running
+    at ``start_s``; they are thinned exactly rather than drawn in full: of the ``n`` arrivals of
+    an hour whose end lies ``a`` seconds before ``start_s``, ``Binomial(n, P(D > a))`` have a
+    run time ``D > a`` (each drawn uniformly from those pool jobs), and of these, the ones
+    whose uniform arrival time plus run time passes ``start_s`` are kept. Returns, sorted by
+    submission: ``submit_s, sched_class, row`` (the pool job's row in the job table),
+    ``duration_s, work, job_class``."""
+    nh = rep.hourly.shape[0]
+    h_a = int(np.clip(math.floor(start_s / HOUR_S), 0, nh))
+    h_b = int(np.clip(math.ceil(end_s / HOUR_S), h_a, nh))
+    parts = []
+    for c in GOOGLE_SCHED_CLASSES:
+        dur_c = rep.pool_duration_s[c]
+        n_pool = dur_c.size
+        if n_pool == 0:
+            continue
+        # Hours meeting [start_s, end_s): every arrival.
+        n = rep.hourly[h_a:h_b, c]
+        hours = np.repeat(np.arange(h_a, h_b), n)
+        t = (hours + rng.random(hours.size)) * HOUR_S
+        j = rng.integers(0, n_pool, hours.size)
+        keep = ((t >= start_s) & (t < end_s)) | ((t < start_s) & (t + dur_c[j] > start_s))
+        parts.append((t[keep], np.full(int(keep.sum()), c), j[keep]))
+        # Earlier hours: only the arrivals still running at start_s, by exact thinning.
+        h0 = max(0, int(math.floor((start_s - dur_c[-1]) / HOUR_S)) - 1)
+        hrs = np.arange(h0, h_a)
+        lag = start_s - (hrs + 1) * HOUR_S  # >= 0: from the hour's end to start_s
+        m = n_pool - np.searchsorted(dur_c, lag, side="right")  # pool jobs with D > lag
+        k = rng.binomial(rep.hourly[h0:h_a, c], m / n_pool)
+        hours = np.repeat(hrs, k)
+        mm = np.repeat(m, k)
+        j = n_pool - mm + (rng.random(hours.size) * mm).astype(np.int64)
+        j = np.minimum(j, n_pool - 1)
+        t = (hours + rng.random(hours.size)) * HOUR_S
+        keep = t + dur_c[j] > start_s
+        parts.append((t[keep], np.full(int(keep.sum()), c), j[keep]))
+    t = np.concatenate([p[0] for p in parts])
+    sc = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    j = np.concatenate([p[2] for p in parts]).astype(np.int64)
+    order = np.argsort(t, kind="stable")
+    t, sc, j = t[order], sc[order], j[order]
+    out = {"submit_s": t, "sched_class": sc, "row": np.zeros(t.size, np.int64), "duration_s": np.zeros(t.size),
+           "work": np.zeros(t.size), "job_class": np.zeros(t.size, np.int8)}
+    for c in GOOGLE_SCHED_CLASSES:
+        m = sc == c
+        if m.any():
+            out["row"][m] = rep.pool_row[c][j[m]]
+            out["duration_s"][m] = rep.pool_duration_s[c][j[m]]
+            out["work"][m] = rep.pool_work[c][j[m]]
+            out["job_class"][m] = rep.pool_job_class[c][j[m]]
+    return pd.DataFrame(out)
+
+
+#: Bin (s) on which the hybrid replay's expected work is computed (divides an hour).
+_HYBRID_BIN_S = 60.0
+
+
+@functools.lru_cache(maxsize=64)
+def _hybrid_rate(rep: HybridReplay, need_s: float) -> float:
+    """Expected work per second of the hybrid process over a window of ``need_s`` seconds, in
+    expectation over the resampling and over the window offsets (taken on one-minute edges).
+
+    A job of class ``c`` arriving at ``u`` has done ``Q_c(t - u) = E[min(work, rate x (t -
+    u))]`` work by ``t`` in expectation; with ``R_c(x)`` the integral of ``Q_c`` over ``[0,
+    x]``, arrivals spread uniformly over one-minute bins (``n / 60`` per bin of an hour of
+    ``n``) give the expected cumulative work ``C(k b) = sum_i N_i (R(k b - i b) - R(k b - i b
+    - b)) / b`` exactly, a convolution (done by FFT)."""
+    b = _HYBRID_BIN_S
+    per_hour = int(round(HOUR_S / b))
+    nb = rep.hourly.shape[0] * per_hour
+    x = b * np.arange(nb + 1)
+    size = 1 << int(math.ceil(math.log2(2 * (nb + 1))))
+    cum = np.zeros(nb + 1)
+    for c in GOOGLE_SCHED_CLASSES:
+        d, w = rep.pool_duration_s[c], rep.pool_work[c]
+        if d.size == 0 or rep.hourly[:, c].sum() == 0:
+            continue
+        r = np.where(d > 0, w / np.where(d > 0, d, 1.0), 0.0)
+        s1 = np.concatenate([[0.0], np.cumsum(w)])
+        s2 = np.concatenate([[0.0], np.cumsum(w * d)])
+        s0 = np.concatenate([[0.0], np.cumsum(r)])
+        k = np.searchsorted(d, x, side="right")  # jobs done by x (D <= x)
+        big_r = (x * s1[k] - 0.5 * s2[k] + 0.5 * x * x * (s0[-1] - s0[k])) / d.size
+        kern = np.concatenate([[0.0], np.diff(big_r) / b])  # K(m), m = 0..nb
+        arrivals = np.repeat(rep.hourly[:, c].astype(np.float64) / per_hour, per_hour)
+        cum += np.fft.irfft(np.fft.rfft(arrivals, size) * np.fft.rfft(kern, size), size)[:nb + 1]
+    win = max(1, int(round(need_s / b)))
+    starts = np.arange(0, max(0, nb - win) + 1)
+    return float(((cum[starts + win] - cum[starts]) / (win * b)).mean())
+
+
+def trace_arrivals(rep: TraceReplay | HybridReplay, dynamic_mw: Sequence[float] | np.ndarray,
+                   rng: np.random.Generator, *, step_minutes: float, total_steps: int, target_utilization: float,
                    max_job_frac: float = MAX_JOB_FRAC) -> list[DCArrivals]:
     """Per-DC job arrivals for one episode of ``total_steps`` steps (warm-up + horizon).
 
-    One offset per DC is drawn from ``rng`` (``rng.random(N)``, the only draw), so the same
+    One offset per DC is drawn from ``rng`` (``rng.random(N)``; for a :class:`HybridReplay`,
+    then one seed per DC, ``rng.integers(2**63, size=N)``, for that DC's job draw), so the same
     generator state gives the same arrivals and different DCs replay different windows. Power
     is scaled so the expected dynamic utilisation is ``target_utilization`` of each DC's
     ``dynamic_mw`` (MW, ``P_peak - P_idle``). See the module docstring for the rules.
@@ -647,8 +913,10 @@ def trace_arrivals(rep: TraceReplay, dynamic_mw: Sequence[float] | np.ndarray, r
             f"workload trace {rep.name!r} is too short for this episode: its replay span is {rep.span_s / 3600:.1f} h "
             f"but warmup_steps + horizon_steps = {total_steps} steps x {step_minutes:g} min = {total_steps * h:.1f} h; "
             f"use at most {rep.max_steps(step_minutes)} steps in total (warm-up + horizon), or a longer trace")
+    hybrid = isinstance(rep, HybridReplay)
     u = rng.random(dyn.size)
-    rate = _expected_rate(rep, need)
+    seeds = rng.integers(0, 2**63, size=dyn.size) if hybrid else None
+    rate = _hybrid_rate(rep, need) if hybrid else _expected_rate(rep, need)
     if not rate > 0:
         raise ValueError(f"workload trace {rep.name!r} has no work in any window of {need / 3600:.1f} h")
     slack = rep.span_s if rep.loop else rep.span_s - need
@@ -656,7 +924,13 @@ def trace_arrivals(rep: TraceReplay, dynamic_mw: Sequence[float] | np.ndarray, r
     for i in range(dyn.size):
         s0 = rep.span_start_s + u[i] * max(slack, 0.0)
         mw_per_unit = target_utilization * dyn[i] / rate
-        arr, cls, steps, power = _window(rep, s0, step_s, total_steps, mw_per_unit, max_job_frac * dyn[i])
+        if hybrid:
+            jobs = hybrid_jobs(rep, np.random.default_rng(int(seeds[i])), s0, s0 + need)
+            arr, cls, steps, power = _discretize(
+                jobs["submit_s"].to_numpy(), jobs["duration_s"].to_numpy(), jobs["work"].to_numpy(),
+                jobs["job_class"].to_numpy(), s0, step_s, total_steps, mw_per_unit, max_job_frac * dyn[i])
+        else:
+            arr, cls, steps, power = _window(rep, s0, step_s, total_steps, mw_per_unit, max_job_frac * dyn[i])
         out.append(DCArrivals(float(s0), cls.astype(np.int8), arr.astype(np.int32), steps.astype(np.int32),
                               power.astype(np.float64)))
     return out
@@ -672,9 +946,9 @@ def class_summary(df: pd.DataFrame) -> pd.DataFrame:
 
 __all__ = [
     "BATCH_SPLIT_H", "MAX_JOB_FRAC", "WORK_UNITS", "TRACE_NAMES", "LOOPED_TRACES", "LOADERS",
-    "TraceTooShortError", "TraceReplay", "DCArrivals",
+    "ARRIVAL_FILES", "HOUR_S", "TraceTooShortError", "TraceReplay", "HybridReplay", "DCArrivals",
     "classify_alibaba", "classify_google", "classify_azure", "classify_philly",
-    "load_alibaba_gpu_2023", "load_azure_llm_2023", "load_google_2011", "load_philly",
-    "detect_trace_format", "load_trace", "load_named_trace", "make_replay", "replay_table",
-    "trace_arrivals", "class_summary",
+    "load_alibaba_gpu_2023", "load_azure_llm_2023", "load_google_2011", "load_google_2011_hourly", "load_philly",
+    "detect_trace_format", "load_trace", "load_named_trace", "make_replay", "make_hybrid_replay", "hybrid_jobs",
+    "replay_table", "trace_arrivals", "class_summary",
 ]

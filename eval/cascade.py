@@ -287,9 +287,9 @@ def _report(df, pred, out, gas, stagger, wall_s, seeds) -> Path:
     eff = _effective_band(gas)
     cross = pred.loc[pred.gas_jump > eff, "penetration"]
     lines += ["", f"Effective band of `{gas}` as implemented (resume − defer threshold): {eff:.3f}. "
-              + (f"Any signal jump above it can flip the decision back, so against the effective band oscillation is "
-                 f"predicted from penetration {cross.min():g} on: the rule's lack of hysteresis, not the grid, is what "
-                 "the synchronised resumption exploits." if len(cross) else
+              + (f"Any signal jump above it can flip a decision back, so against the effective band the predictor flags "
+                 f"every penetration from {cross.min():g} on. Whether a flip becomes a sustained oscillation then depends "
+                 "on the signal's other drivers (see the rebound ratios above), not on a margin in the rule." if len(cross) else
                  "The predicted signal jump stays below it at every penetration swept.")]
     (out / "cascade_report.md").write_text("\n".join(lines) + "\n")
     return out / "cascade_report.md"

@@ -36,6 +36,11 @@ GOOGLE = """job_id,submit_s,schedule_s,end_s,duration_s,end_event,sched_class,pr
 4,900,900,18900,18000,FINISH,0,1,4,1.0,0.1,0,0.25,0.1,u
 5,1000,1000,,,,0,0,1,0.2,0.1,0,0.2,0.1,u
 """
+HOURLY = """hour_since_trace_start,sched_class_0,sched_class_1,sched_class_2,sched_class_3,total
+0,3,0,1,0,4
+1,0,2,0,1,3
+2,5,1,0,0,6
+"""
 PHILLY = """job_id,submitted_time,num_gpus,runtime_min,n_attempts,first_start,last_end
 a1,2017-09-04 10:00:00,8,60,1,2017-09-04 10:00:10,2017-09-04 11:00:10
 a2,2017-09-04 11:00:00,4,300,3,2017-09-04 11:00:05,2017-09-04 16:00:05
@@ -81,6 +86,14 @@ def test_google_loader_classes_and_censoring(tmp_path):
     assert df.loc[3, "work"] == pytest.approx(1.0 * 18000)
 
 
+def test_google_hourly_loader(tmp_path):
+    df = T.load_google_2011_hourly(_write(tmp_path, "h.csv", HOURLY))
+    assert list(df.columns) == ["hour", "sched_class_0", "sched_class_1", "sched_class_2", "sched_class_3", "total"]
+    assert all(df[c].dtype == np.int64 for c in df.columns)
+    assert df["hour"].tolist() == [0, 1, 2] and df["sched_class_0"].tolist() == [3, 0, 5]
+    assert df["total"].tolist() == [4, 3, 6]
+
+
 def test_philly_loader_classes(tmp_path):
     df = T.load_philly(_write(tmp_path, "philly.csv", PHILLY))
     assert df["submit_s"].tolist() == [0.0, 3600.0]
@@ -97,7 +110,8 @@ def test_mapping_boundary_is_four_hours():
 
 
 @pytest.mark.parametrize("name,text", [("alibaba_gpu_2023", ALIBABA), ("azure_llm_2023", AZURE),
-                                       ("google_2011", GOOGLE), ("philly", PHILLY)])
+                                       ("google_2011", GOOGLE), ("philly", PHILLY),
+                                       ("google_2011_hourly", HOURLY)])
 def test_format_detected_or_declared(tmp_path, name, text):
     p = _write(tmp_path, f"{name}.csv", text)
     assert T.detect_trace_format(p) == name
@@ -118,6 +132,12 @@ def test_unknown_format_and_missing_file(tmp_path):
     (T.load_azure_llm_2023, AZURE, "2023-11-16 18:00:01.5000000", "yesterday", "TIMESTAMP", 2, "a date-time"),
     (T.load_google_2011, GOOGLE, "FINISH,2,0", "FINISH,7,0", "sched_class", 2, "<= 3"),
     (T.load_philly, PHILLY, ",4,300,", ",4,-5,", "runtime_min", 2, ">= 0"),
+    (T.load_google_2011_hourly, HOURLY, "\n2,5,1,0,0,6", "\n3,5,1,0,0,6", "hour_since_trace_start", 3,
+     "2 (consecutive hours from 0"),
+    (T.load_google_2011_hourly, HOURLY, "1,0,2,0,1,3", "1,0,2,0,1,4", "total", 2,
+     "sched_class_0 + .. + sched_class_3 = 3"),
+    (T.load_google_2011_hourly, HOURLY, "2,5,1,0,0,6", "2,5,-1,0,0,4", "sched_class_1", 3, ">= 0"),
+    (T.load_google_2011_hourly, HOURLY, "0,3,0,1,0,4", "0,3,0,1.5,0,4.5", "sched_class_2", 1, "an integer"),
 ])
 def test_malformed_file_names_file_column_row_expected(tmp_path, loader, text, old, new, col, row, expected):
     assert old in text
@@ -211,11 +231,125 @@ def test_too_short_trace_names_the_problem():
                      step_minutes=15, total_steps=96, target_utilization=0.5)
 
 
+# ---------------------------------------------------------------- Google hybrid replay
+
+
+def _hybrid(tmp_path, hourly: str = HOURLY):
+    jobs = T.load_google_2011(_write(tmp_path, "g.csv", GOOGLE))
+    return jobs, T.make_hybrid_replay(jobs, T.load_google_2011_hourly(_write(tmp_path, "h.csv", hourly)))
+
+
+def _counts(jobs: pd.DataFrame, n_hours: int) -> np.ndarray:
+    """Arrivals per hour x scheduling class."""
+    h = np.floor(jobs["submit_s"].to_numpy() / H).astype(int)
+    return np.stack([np.bincount(h[jobs["sched_class"].to_numpy() == c], minlength=n_hours) for c in range(4)], 1)
+
+
+def test_hybrid_arrivals_match_hourly_file_and_pool_of_class(tmp_path):
+    pool, rep = _hybrid(tmp_path)
+    assert rep.span_s == 3 * H and rep.max_steps(15) == 12 and not rep.loop
+    # Pool rows by sched_class (GOOGLE): 3 -> row 0, 2 -> row 1, 1 -> row 2, 0 -> rows 3 and 4.
+    allowed = {0: {3, 4}, 1: {2}, 2: {1}, 3: {0}}
+    for seed in range(5):
+        jobs = T.hybrid_jobs(rep, np.random.default_rng(seed), 0.0, 3 * H)
+        # Hand-checked against HOURLY: hour 0: 3 x c0 + 1 x c2; hour 1: 2 x c1 + 1 x c3; hour 2: 5 x c0 + 1 x c1.
+        assert _counts(jobs, 3).tolist() == [[3, 0, 1, 0], [0, 2, 0, 1], [5, 1, 0, 0]]
+        assert len(jobs) == 13 and np.all(np.diff(jobs["submit_s"]) >= 0)
+        for _, j in jobs.iterrows():
+            r = int(j["row"])
+            assert r in allowed[int(j["sched_class"])] and pool.loc[r, "sched_class"] == j["sched_class"]
+            # Every attribute is that pool job's: duration, work, E-class.
+            assert (j["duration_s"], j["work"], j["job_class"]) == (pool.loc[r, "duration_s"], pool.loc[r, "work"],
+                                                                    pool.loc[r, "job_class"])
+    # Class 0 draws both of its pool jobs over a few seeds (resampling, not one fixed job).
+    rows0 = np.concatenate([T.hybrid_jobs(rep, np.random.default_rng(s), 0.0, 3 * H).query("sched_class == 0")["row"]
+                            for s in range(5)])
+    assert set(rows0) == {3, 4}
+
+
+def test_hybrid_window_and_backlog(tmp_path):
+    # 12 hours of 4 arrivals of each class; pool run times: c0 17950 s on average (18000,
+    # 17900), c1 3 h, c2 and c3 100 s.
+    rows = "\n".join(f"{h},4,4,4,4,16" for h in range(12))
+    _, rep = _hybrid(tmp_path, "hour_since_trace_start,sched_class_0,sched_class_1,sched_class_2,sched_class_3,"
+                               f"total\n{rows}\n")
+    s0, s1 = 7.5 * H, 10.25 * H
+    back = np.zeros(4)
+    for seed in range(200):
+        jobs = T.hybrid_jobs(rep, np.random.default_rng(seed), s0, s1)
+        t, d = jobs["submit_s"].to_numpy(), jobs["duration_s"].to_numpy()
+        inside, fly = (t >= s0) & (t < s1), (t < s0) & (t + d > s0)
+        assert np.all(inside | fly)
+        # Whole hours inside the window (8 and 9) hold exactly the file's arrivals.
+        assert _counts(jobs[inside], 12)[8:10].tolist() == [[4, 4, 4, 4]] * 2
+        back += np.bincount(jobs["sched_class"][fly], minlength=4)
+        # Class 1 lasts 3 h: only arrivals after s0 - 3 h are still running.
+        assert np.all(t[fly & (jobs["sched_class"] == 1)] > s0 - 3 * H)
+    # Little's law: jobs running at s0 = arrival rate x mean run time (4 per hour each class).
+    assert back / 200 == pytest.approx(4 * np.array([17950, 3 * H, 100, 100]) / H, rel=0.06, abs=0.05)
+
+
+def _one_job_pool(n_hours=10, per_hour=4):
+    """One E2 job of 900 s at 1 work unit/s; ``per_hour`` class-2 arrivals an hour."""
+    pool = pd.DataFrame({"sched_class": [2], "duration_s": [900.0], "work": [900.0], "job_class": np.int8([2])})
+    z = np.zeros(n_hours, np.int64)
+    hourly = pd.DataFrame({"sched_class_0": z, "sched_class_1": z, "sched_class_2": z + per_hour, "sched_class_3": z})
+    return T.make_hybrid_replay(pool, hourly, "one")
+
+
+def test_hybrid_scaling_and_energy_are_hand_checked():
+    rep = _one_job_pool()
+    # 4 jobs/h x 900 s at 1 unit/s -> 1 unit/s once the first 900 s have passed. Expected
+    # cumulative work C(t) = t^2 / 1800 for t < 900, t - 450 after. A 4 h window (W) whose
+    # start runs over the minute edges 0..L (L = 10 h - W): the mean deficit is
+    # sum_m (60 m)^2 / (1800 W) / 361 over m = 0..15 = 2480 / (361 W).
+    W, L = 4 * H, 6 * H
+    rate = T._hybrid_rate(rep, W)
+    assert rate == pytest.approx(1 - 2480 / (361 * W), rel=1e-9)
+    assert rate == pytest.approx(1 - 900**3 / (3 * 1800 * W * L), rel=1e-4)  # the continuous mean
+    kw = dict(step_minutes=15, total_steps=16, target_utilization=0.5, max_job_frac=1.0)
+    ws = T.trace_arrivals(rep, [100.0, 200.0], np.random.default_rng(3), **kw)
+    # The documented draws: offsets, then one seed per DC for its jobs.
+    g = np.random.default_rng(3)
+    u, seeds = g.random(2), g.integers(0, 2**63, size=2)
+    for w, dyn, ui, sd in zip(ws, [100.0, 200.0], u, seeds, strict=True):
+        assert w.offset_s == pytest.approx(ui * (10 * H - W))
+        jobs = T.hybrid_jobs(rep, np.random.default_rng(int(sd)), w.offset_s, w.offset_s + W)
+        t = jobs["submit_s"].to_numpy()
+        left = np.where(t < w.offset_s, t + 900 - w.offset_s, 900.0)  # the backlog brings what is left
+        mw_per_unit = 0.5 * dyn / rate
+        # Energy is preserved: replayed MW.s = scaled work of the window's jobs.
+        assert (w.power_mw * w.duration * 900).sum() == pytest.approx(mw_per_unit * left.sum(), rel=1e-9)
+        # One-step jobs, merged per step (and split into parts of at most the DC's capacity).
+        assert np.all(w.duration == 1) and np.all(w.job_class == 2) and np.all(w.power_mw <= dyn * (1 + 1e-9))
+
+
+def test_hybrid_seeded_and_too_short(tmp_path):
+    rep = _one_job_pool(n_hours=30)
+    kw = dict(step_minutes=15, total_steps=40, target_utilization=0.5)
+    a, b, c = (T.trace_arrivals(rep, [50.0] * 3, np.random.default_rng(s), **kw) for s in (5, 5, 6))
+    assert len({w.offset_s for w in a}) == 3
+    for x, y in zip(a, b, strict=True):
+        assert x.offset_s == y.offset_s and np.array_equal(x.arrival, y.arrival) and np.array_equal(x.power_mw, y.power_mw)
+    assert any(x.arrival.size != y.arrival.size or not np.array_equal(x.power_mw, y.power_mw) for x, y in zip(a, c, strict=True))
+    # Longer than the hourly file's 30 h: TraceTooShortError naming both lengths.
+    with pytest.raises(T.TraceTooShortError, match=r"'one' is too short.*30\.0 h.*128 steps x 15 min = 32\.0 h.*at most 120 steps"):
+        T.trace_arrivals(rep, [50.0], np.random.default_rng(0), **{**kw, "total_steps": 128})
+
+
+def test_hybrid_class_without_pool_jobs_fails():
+    pool = pd.DataFrame({"sched_class": [2], "duration_s": [900.0], "work": [900.0], "job_class": np.int8([2])})
+    hourly = pd.DataFrame({"sched_class_0": [1], "sched_class_1": [0], "sched_class_2": [3], "sched_class_3": [0]})
+    with pytest.raises(ValueError, match="1 arrivals of sched_class 0 .* no job of that class"):
+        T.make_hybrid_replay(pool, hourly, "x")
+
+
 # ---------------------------------------------------------------- the env on a trace
 
 
-def _google_fixture(root, hours: float = 20.0, seed: int = 0):
-    """A Google-format file of ~120 jobs/h with a mix of classes and durations."""
+def _google_fixture(root, hours: float = 20.0, seed: int = 0, month_hours: int = 48):
+    """A Google-format job file of ~120 jobs/h with a mix of classes and durations, and an
+    hourly arrival file of ``month_hours`` hours (~120 jobs/h)."""
     rng = np.random.default_rng(seed)
     n = int(120 * hours)
     sub = np.sort(600 + rng.uniform(0, hours * H, n))
@@ -226,6 +360,10 @@ def _google_fixture(root, hours: float = 20.0, seed: int = 0):
                   "end_event": "FINISH", "sched_class": rng.integers(0, 4, n), "priority": rng.integers(0, 12, n),
                   "n_tasks": 1, "cpu_req_sum": rng.uniform(0.01, 0.5, n), "mem_req_sum": 0.1}
                  ).to_csv(d / "jobs_first_19h_with_task_requests.csv", index=False)
+    cnt = rng.poisson(30, (month_hours, 4))
+    hourly = pd.DataFrame({"hour_since_trace_start": np.arange(month_hours),
+                           **{f"sched_class_{c}": cnt[:, c] for c in range(4)}, "total": cnt.sum(1)})
+    hourly.to_csv(d / "job_arrivals_hourly_full_month.csv", index=False)
 
 
 def _run_and_check_ledger(env, seed: int):
@@ -263,9 +401,11 @@ def test_env_replays_trace_from_data_dir(tmp_path, monkeypatch):
     _, r2 = _run_and_check_ledger(datacenter_grid_v0.parallel_env(**kw), seed=3)
     _, r3 = _run_and_check_ledger(datacenter_grid_v0.parallel_env(**kw), seed=4)
     assert np.array_equal(r1, r2) and not np.array_equal(r1, r3)
-    # Too long an episode for a 20 h trace fails at reset, naming the problem.
-    env = datacenter_grid_v0.parallel_env(**{**kw, "horizon_steps": 96})
-    with pytest.raises(T.TraceTooShortError, match="'google_2011' is too short"):
+    # Longer than the 19 h of jobs is fine (the arrivals come from the hourly file); longer than
+    # its 48 h fails at reset, naming the problem.
+    datacenter_grid_v0.parallel_env(**{**kw, "horizon_steps": 96}).reset(seed=0)
+    env = datacenter_grid_v0.parallel_env(**{**kw, "horizon_steps": 188})
+    with pytest.raises(T.TraceTooShortError, match=r"'google_2011' is too short.*48\.0 h.*196 steps.*at most 192 steps"):
         env.reset(seed=0)
 
 
@@ -285,6 +425,9 @@ def test_trace_job_table_contract_and_missing_data(tmp_path, monkeypatch):
                                   tb.arrival[b, i, :k] + max_def[tb.job_class[b, i, :k]] + tb.duration[b, i, :k])
     with pytest.raises(ValueError, match="max_jobs_per_dc=5 is too small"):
         generate_jobs(sc.replace(max_jobs_per_dc=5), dc_params(sc), np.random.default_rng(0), 1, np.zeros(1, int), 40)
+    (tmp_path / "workloads" / "google_2011" / "job_arrivals_hourly_full_month.csv").unlink()
+    with pytest.raises(DataNotFoundError, match=r"data not found at .*job_arrivals_hourly_full_month\.csv"):
+        generate_jobs(sc, dc_params(sc), np.random.default_rng(0), 1, np.zeros(1, int), 40)
     monkeypatch.setenv("GRIDSHIFT_DATA", str(tmp_path / "nowhere"))
     with pytest.raises(DataNotFoundError, match="data not found at"):
         generate_jobs(sc, dc_params(sc), np.random.default_rng(0), 1, np.zeros(1, int), 40)
@@ -310,13 +453,34 @@ def test_real_azure_both_services(shared_data):
 
 
 @pytest.mark.shared_data
-def test_real_google_episode(shared_data, monkeypatch):
+def test_real_google_hourly_file(shared_data):
+    p = shared_data.joinpath(*T.ARRIVAL_FILES["google_2011"])
+    assert T.detect_trace_format(p) == "google_2011_hourly"
+    hourly = T.load_trace(p)
+    assert len(hourly) == 697 and hourly["total"].sum() == 668_088
+    # Its hours 0..18 are the 19-h job file's submissions, hour by hour and class by class.
+    jobs = T.load_trace(shared_data.joinpath(*T.TRACE_FILES["google_2011"][0]))
+    got = _counts(jobs, 20)[:19]
+    assert np.array_equal(got, hourly[[f"sched_class_{c}" for c in range(4)]].to_numpy()[:19])
+
+
+@pytest.mark.shared_data
+def test_real_google_default_episode(shared_data, monkeypatch):
     monkeypatch.setenv("GRIDSHIFT_DATA", str(shared_data))
-    kw = dict(scenario="default", workload_trace="google_2011", horizon_steps=48, warmup_steps=8)
-    led, r1 = _run_and_check_ledger(datacenter_grid_v0.parallel_env(**kw), seed=0)
-    assert set(led.job_class) == {0, 1, 2, 3}
-    _, r2 = _run_and_check_ledger(datacenter_grid_v0.parallel_env(**kw), seed=0)
-    assert np.array_equal(r1, r2)
-    # The default 1-day warm-up + 3-day horizon is longer than the 19 h of Google jobs.
-    with pytest.raises(T.TraceTooShortError, match=r"19\.1 h.*384 steps x 15 min = 96\.0 h.*at most 76 steps"):
-        datacenter_grid_v0.parallel_env(scenario="default", workload_trace="google_2011").reset(seed=0)
+    # The default 1-day warm-up + 3-day horizon (96 + 288 steps), every job accounted for.
+    env = datacenter_grid_v0.parallel_env(scenario="default", workload_trace="google_2011")
+    assert (env.scenario.warmup_steps, env.scenario.horizon_steps) == (96, 288)
+    led, rewards = _run_and_check_ledger(env, seed=0)
+    assert len(rewards) == 288 and set(led.job_class) == {0, 1, 2, 3}
+    # Jobs keep arriving to the end, in every DC: the trace covers the whole episode.
+    assert led.groupby("dc")["arrival_step"].max().min() >= 284  # horizon steps 0..287
+    # Seeded: same seed, same arrivals; another seed, others.
+    rep = T.replay_table("google_2011")
+    assert isinstance(rep, T.HybridReplay) and rep.span_s == 697 * H
+    kw = dict(step_minutes=15, total_steps=384, target_utilization=0.55)
+    a, b, c = (T.trace_arrivals(rep, [10.0, 10.0], np.random.default_rng(s), **kw) for s in (1, 1, 2))
+    assert all(np.array_equal(x.arrival, y.arrival) and np.array_equal(x.power_mw, y.power_mw) for x, y in zip(a, b, strict=True))
+    assert [x.offset_s for x in a] != [x.offset_s for x in c]
+    # Longer than the 697 h of the hourly file: TraceTooShortError naming both lengths.
+    with pytest.raises(T.TraceTooShortError, match=r"697\.0 h.*2800 steps x 15 min = 700\.0 h.*at most 2788 steps"):
+        T.trace_arrivals(rep, [10.0], np.random.default_rng(0), **{**kw, "total_steps": 2800})
