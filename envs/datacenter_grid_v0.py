@@ -105,10 +105,12 @@ leaderboard metrics are computed from the job ledger and the grid record, never 
 unserved, emissions, system cost, `dc_load_total_mw`, event flags, `telemetry_anomaly`) and the
 DC's KPIs of the step (`load_mw`, `bill_usd`, `carbon_t`, `sla_penalty_usd`, `dr_revenue_usd`,
 starts, completions, drops, preemptions, `served_mwh`). `env.ledger()` returns every job.
+`infos="none"` returns empty dicts instead (about 20 us less per step at 8 DCs) for training
+loops that never read them; the ledger and every metric are unaffected.
 
 ## Arguments
 
-`parallel_env(scenario="default", render_mode=None, **overrides)`: `scenario` is a name in
+`parallel_env(scenario="default", render_mode=None, infos="full", **overrides)`: `scenario` is a name in
 `gridshift/data/scenarios/` (`default`, `high_penetration`, `many_agents`, `telemetry_faults`,
 `emergency_events`, `solar_heavy`, `wind_heavy`, `renewable_collapse`), a path to a TOML
 file, or a `Scenario`; every `Scenario` field is a keyword override (`n_datacenters`,
@@ -144,19 +146,19 @@ __all__ = [
 ]
 
 
-def parallel_env(scenario="default", render_mode=None, **overrides) -> DataCenterGridEnv:
+def parallel_env(scenario="default", render_mode=None, infos="full", **overrides) -> DataCenterGridEnv:
     """The PettingZoo ``ParallelEnv``."""
-    return DataCenterGridEnv(scenario=scenario, render_mode=render_mode, **overrides)
+    return DataCenterGridEnv(scenario=scenario, render_mode=render_mode, infos=infos, **overrides)
 
 
-def raw_env(scenario="default", render_mode=None, **overrides):
+def raw_env(scenario="default", render_mode=None, infos="full", **overrides):
     """The AEC env, converted from the parallel one by PettingZoo."""
-    return parallel_to_aec(parallel_env(scenario=scenario, render_mode=render_mode, **overrides))
+    return parallel_to_aec(parallel_env(scenario=scenario, render_mode=render_mode, infos=infos, **overrides))
 
 
-def env(scenario="default", render_mode=None, **overrides):
+def env(scenario="default", render_mode=None, infos="full", **overrides):
     """The AEC env with PettingZoo's standard wrappers (order enforcing)."""
-    e = raw_env(scenario=scenario, render_mode=render_mode, **overrides)
+    e = raw_env(scenario=scenario, render_mode=render_mode, infos=infos, **overrides)
     return wrappers.OrderEnforcingWrapper(e)
 
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from gridshift.cli import main
@@ -108,3 +109,17 @@ def test_readme_ray_cluster_example_runs(tmp_path):
         subprocess.run("ray stop --force", shell=True, env=env, capture_output=True, timeout=120)
     meta = json.loads((tmp_path / "runs" / "rllib_cluster" / "policy.json").read_text())
     assert meta["iteration"] == 1 and meta["config"]["ray_address"] == "auto"
+
+
+def test_bench_env_quick_reports_every_figure():
+    """Smoke run of ``gridshift bench env`` (figures are printed, never asserted on timing)."""
+    from gridshift.eval.bench import bench_env
+
+    res = bench_env(min_seconds=0.05, quick=True)
+    ad = res["adapter"]
+    assert ad["rounds"] == len(ad["overhead_us_per_round"]) == 7
+    for k in ("null_us", "null_same_info_us", "direct_us", "direct_us_infos_none"):
+        assert np.isfinite(ad[k]) and ad[k] > 0, k
+    assert res["pettingzoo_8_dcs"]["env_steps_per_s"] > 0
+    assert [r["batch"] for r in res["batch_scaling_8_dcs"]] == [1, 16]
+    assert [r["n_datacenters"] for r in res["agent_scaling_pettingzoo"]] == [4, 64]

@@ -171,3 +171,23 @@ def test_observation_layout_names_match_kernel_order():
     assert lay.get(obs["dc_0"], "price") == pytest.approx(infos["dc_0"]["price_usd_per_mwh"] / 100, rel=1e-5)
     g = infos["dc_3"]
     assert lay.get(obs["dc_3"], "utilization") == pytest.approx(g["running_mw"] / env.params.dcs.dynamic_mw[3], rel=1e-5)
+
+
+def test_infos_none_gives_empty_infos_and_identical_dynamics():
+    full = datacenter_grid_v0.parallel_env(n_datacenters=3)
+    lean = datacenter_grid_v0.parallel_env(n_datacenters=3, infos="none")
+    parallel_api_test(datacenter_grid_v0.parallel_env(n_datacenters=3, infos="none"), num_cycles=10)
+    o1, _ = full.reset(seed=4)
+    o2, i2 = lean.reset(seed=4)
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        acts = {a: int(rng.integers(6)) for a in full.agents}
+        o1, r1, _, _, i1 = full.step(acts)
+        o2, r2, _, _, i2 = lean.step(acts)
+        assert r1 == r2
+        for a in full.agents:
+            np.testing.assert_array_equal(o1[a], o2[a])
+            assert i2[a] == {} and "price_usd_per_mwh" in i1[a]
+    assert full.ledger().equals(lean.ledger())
+    with pytest.raises(ValueError, match="infos='some'.*'full'.*'none'"):
+        datacenter_grid_v0.parallel_env(infos="some")

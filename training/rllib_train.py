@@ -101,6 +101,7 @@ def _env_creator(env_config: dict):
 
     cfg = dict(env_config)
     scenario = cfg.pop("scenario", "default")
+    cfg.setdefault("infos", "none")  # RLlib never reads them: ~20 us per env-step saved
     return ParallelPettingZooEnv(datacenter_grid_v0.parallel_env(scenario=scenario, **cfg))
 
 

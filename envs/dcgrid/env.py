@@ -55,15 +55,21 @@ _DC_INFO = (
 
 
 _GRID_PICK = operator.itemgetter(*[_GRID_FIELDS.index(k) for k in _GRID_INFO])
-_DC_ROWS = [core.DC_INDEX[k] for k in _DC_INFO]
+_DC_ROWS = np.asarray([core.DC_INDEX[k] for k in _DC_INFO], dtype=np.intp)
+_REWARD_ROW = core.DC_INDEX["reward"]
 
 
 class DataCenterGridEnv(ParallelEnv):
     metadata = {"render_modes": ["rgb_array", "human"], "name": "datacenter_grid_v0", "is_parallelizable": True, "render_fps": 4}
 
-    def __init__(self, scenario: str | Scenario = "default", render_mode: str | None = None, **overrides):
+    def __init__(self, scenario: str | Scenario = "default", render_mode: str | None = None, infos: str = "full",
+                 **overrides):
         if render_mode not in (None, "rgb_array", "human"):
             raise ValueError(f"render_mode={render_mode!r} is invalid: allowed None, 'rgb_array' or 'human'")
+        if infos not in ("full", "none"):
+            raise ValueError(f"infos={infos!r} is invalid: allowed 'full' (grid signals and DC KPIs per agent) "
+                             "or 'none' (empty dicts, for training loops that never read them)")
+        self.infos_mode = infos
         self.scenario = load_scenario(scenario, **overrides)
         self.params = core.make_params(self.scenario)
         self.render_mode = render_mode
@@ -121,7 +127,7 @@ class DataCenterGridEnv(ParallelEnv):
             raise ValueError(f"missing actions for agents {missing}: every live agent must act")
         vals = [actions[a] for a in agents]
         if self._valid_discrete is not None and self._valid_discrete.issuperset(vals) and all(type(x) is not bool for x in vals):
-            core_actions = self.adapter.table[np.asarray(vals, dtype=np.intp)][None]  # fast path, validated
+            core_actions = self.adapter.table.take(vals, axis=0)[None]  # fast path, validated
         else:
             core_actions = self._to_core_checked(vals, actions)
         if core_actions.shape != (1, len(agents), 4):
@@ -129,28 +135,35 @@ class DataCenterGridEnv(ParallelEnv):
         info = core.step(self.params, self._state, core_actions, self._rng)
         self._steps += 1
         obs = core.observe(self.params, self._state, self._rng)[0]
-        grid_info = dict(zip(_GRID_INFO, _GRID_PICK(info["grid"].packed[:, 0].tolist()), strict=True))
-        grid_info["dc_load_total_mw"] = info["dc_load_total_mw"][0].item()
-        grid_info["dr_active"] = bool(info["dr_active"][0])
-        grid_info["emergency_active"] = bool(info["emergency_active"][0])
-        grid_info["telemetry_anomaly"] = int(info["anomaly"][0])
-        rows = info.dc[_DC_ROWS, 0, :].T.tolist()  # [N][K] python floats
+        dc0 = info.dc[:, 0, :]  # [K, N]
         truncate = self._steps >= self.scenario.horizon_steps
         observations = dict(zip(agents, obs, strict=True))
-        rewards = dict(zip(agents, info["reward"][0].tolist(), strict=True))
+        rewards = dict(zip(agents, dc0[_REWARD_ROW].tolist(), strict=True))
         terms = dict.fromkeys(agents, False)
         truncs = dict.fromkeys(agents, truncate)
-        infos = {}
-        for a, r in zip(agents, rows, strict=True):
-            d = grid_info.copy()
-            d.update(zip(_DC_INFO, r, strict=True))
-            infos[a] = d
-        if self.render_mode is not None:
-            self._history.append(
-                {"price": grid_info["price_usd_per_mwh"], "dc_load": grid_info["dc_load_total_mw"],
-                 "queued": float(sum(info[f"queued_mwh_e{c}"][0].sum() for c in (1, 2, 3))),
-                 "dr": grid_info["dr_active"], "emergency": grid_info["emergency_active"]}
-            )
+        if self.infos_mode == "none" and self.render_mode is None:
+            infos = {a: {} for a in agents}
+        else:
+            grid_info = dict(zip(_GRID_INFO, _GRID_PICK(info["grid"].packed[:, 0].tolist()), strict=True))
+            grid_info["dc_load_total_mw"] = info["dc_load_total_mw"][0].item()
+            grid_info["dr_active"] = bool(info["dr_active"][0])
+            grid_info["emergency_active"] = bool(info["emergency_active"][0])
+            grid_info["telemetry_anomaly"] = int(info["anomaly"][0])
+            if self.infos_mode == "none":
+                infos = {a: {} for a in agents}
+            else:
+                rows = dc0.take(_DC_ROWS, axis=0).T.tolist()  # [N][K] python floats
+                infos = {}
+                for a, r in zip(agents, rows, strict=True):
+                    d = grid_info.copy()
+                    d.update(zip(_DC_INFO, r, strict=True))
+                    infos[a] = d
+            if self.render_mode is not None:
+                self._history.append(
+                    {"price": grid_info["price_usd_per_mwh"], "dc_load": grid_info["dc_load_total_mw"],
+                     "queued": float(sum(info[f"queued_mwh_e{c}"][0].sum() for c in (1, 2, 3))),
+                     "dr": grid_info["dr_active"], "emergency": grid_info["emergency_active"]}
+                )
         if truncate:
             self.agents = []
             self._live = set()
