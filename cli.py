@@ -24,6 +24,8 @@ def _write_json(obj: dict, out_dir: str | None, name: str) -> None:
     print(f"wrote {f}")
 
 
+#: What `gridshift leaderboard` ranks when no --policies are given (--policy adds to them).
+LEADERBOARD_BASELINES = ("fifo", "gas_literal", "gas_intent", "gas_stagger", "random")
 DEMO_POLICIES = ["fifo", "gas_literal", "gas_intent", "gas_stagger", "gas_fallback", "renewable_greedy", "sb3_ppo", "sb3_dqn",
                  "price_threshold", "carbon_forecast", "day_ahead", "random"]
 
@@ -85,7 +87,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from gridshift.eval.leaderboard import build_leaderboard
 
     try:
-        res = build_leaderboard(args.policies, args.scenarios, _seeds(args.seeds), out_dir=args.out, runs_dir=args.runs,
+        policies = list(dict.fromkeys([*args.policies, *args.policy]))  # keep order, drop repeats
+        res = build_leaderboard(policies, args.scenarios, _seeds(args.seeds), out_dir=args.out, runs_dir=args.runs,
                                 overrides=_overrides(args.set), ray_address=args.ray_address, ray_num_cpus=args.ray_num_cpus)
     except ValueError as e:
         raise SystemExit(f"gridshift: {e}") from None
@@ -208,7 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_evaluate)
 
     lb = sub.add_parser("leaderboard", help="policies x scenarios x seeds; reruns only missing or invalid runs")
-    lb.add_argument("--policies", nargs="+", default=["fifo", "gas_literal", "gas_intent", "gas_stagger", "random"])
+    lb.add_argument("--policies", nargs="+", default=list(LEADERBOARD_BASELINES),
+                    help=f"the policies to rank (default: {' '.join(LEADERBOARD_BASELINES)})")
+    lb.add_argument("--policy", action="append", default=[], metavar="SPEC",
+                    help="add one policy (built-in name, package.module:Class, rllib:PATH or sb3:PATH) to "
+                         "--policies; repeatable")
     lb.add_argument("--scenarios", nargs="+", default=["default"])
     lb.add_argument("--seeds", default="100-104", help="fixed evaluation seeds")
     lb.add_argument("--out", default="leaderboard")

@@ -123,3 +123,23 @@ def test_bench_env_quick_reports_every_figure():
     assert res["pettingzoo_8_dcs"]["env_steps_per_s"] > 0
     assert [r["batch"] for r in res["batch_scaling_8_dcs"]] == [1, 16]
     assert [r["n_datacenters"] for r in res["agent_scaling_pettingzoo"]] == [4, 64]
+
+
+def test_leaderboard_policy_flag_adds_to_policies(monkeypatch, tmp_path):
+    import gridshift.eval.leaderboard as lbmod
+
+    seen = []
+
+    def fake_build(policies, scenarios, seeds, **kw):
+        seen.append(list(policies))
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(lbmod, "build_leaderboard", fake_build)
+    for argv, want in [
+        (["--policy", "sb3:a.zip", "--policy", "rllib:run"], ["fifo", "gas_literal", "gas_intent", "gas_stagger", "random", "sb3:a.zip", "rllib:run"]),
+        (["--policies", "fifo", "random", "--policy", "fifo", "--policy", "x.y:Z"], ["fifo", "random", "x.y:Z"]),
+        (["--policies", "gas_intent"], ["gas_intent"]),
+    ]:
+        with pytest.raises(SystemExit, match="stop here"):
+            main(["leaderboard", *argv, "--out", str(tmp_path)])
+        assert seen[-1] == want
