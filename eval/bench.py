@@ -198,18 +198,17 @@ def bench_env(min_seconds: float = 2.0, quick: bool = False) -> dict:
         direct_us.append(_adapter_us_direct(pz, per))
         lean_us.append(_adapter_us_direct(pz_lean, per))
     over = [p - c for p, c in zip(pz_us, core_us, strict=True)]
+
+    def median_ratio(num, den):  # median of the per-round ratios
+        return float(np.median(np.divide(num, den)))
+
     pz_rate, core1 = 1e6 / np.median(pz_us), 1e6 / np.median(core_us)
-    null_rate, null_info_rate = 1e6 / np.median(null_us_r), 1e6 / np.median(null_info_us_r)
-    overhead_us = float(np.median(over))
-    null_us = 1e6 / null_rate
-    null_info_us = 1e6 / null_info_rate
-    ratio = float(np.median([o / n for o, n in zip(over, null_us_r, strict=True)]))
-    ratio_info = float(np.median([o / n for o, n in zip(over, null_info_us_r, strict=True)]))
-    direct = float(np.median(direct_us))
-    d_ratio = float(np.median([o / n for o, n in zip(direct_us, null_us_r, strict=True)]))
-    d_ratio_info = float(np.median([o / n for o, n in zip(direct_us, null_info_us_r, strict=True)]))
-    lean = float(np.median(lean_us))
-    lean_ratio = float(np.median([o / n for o, n in zip(lean_us, null_us_r, strict=True)]))
+    null_us, null_info_us = float(np.median(null_us_r)), float(np.median(null_info_us_r))
+    null_rate, null_info_rate = 1e6 / null_us, 1e6 / null_info_us
+    overhead_us, direct, lean = (float(np.median(x)) for x in (over, direct_us, lean_us))
+    ratio, ratio_info = median_ratio(over, null_us_r), median_ratio(over, null_info_us_r)
+    d_ratio, d_ratio_info = median_ratio(direct_us, null_us_r), median_ratio(direct_us, null_info_us_r)
+    lean_ratio = median_ratio(lean_us, null_us_r)
     res["pettingzoo_8_dcs"] = {"env_steps_per_s": pz_rate, "agent_steps_per_s": 8 * pz_rate, "us_per_step": 1e6 / pz_rate}
     res["core_batch1_8_dcs"] = {"env_steps_per_s": core1, "us_per_step": 1e6 / core1}
     res["null_parallel_env_8_agents"] = {"env_steps_per_s": null_rate, "us_per_step": null_us}

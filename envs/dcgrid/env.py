@@ -141,29 +141,28 @@ class DataCenterGridEnv(ParallelEnv):
         rewards = dict(zip(agents, dc0[_REWARD_ROW].tolist(), strict=True))
         terms = dict.fromkeys(agents, False)
         truncs = dict.fromkeys(agents, truncate)
-        if self.infos_mode == "none" and self.render_mode is None:
-            infos = {a: {} for a in agents}
-        else:
+        full_infos = self.infos_mode == "full"
+        if full_infos or self.render_mode is not None:
             grid_info = dict(zip(_GRID_INFO, _GRID_PICK(info["grid"].packed[:, 0].tolist()), strict=True))
             grid_info["dc_load_total_mw"] = info["dc_load_total_mw"][0].item()
             grid_info["dr_active"] = bool(info["dr_active"][0])
             grid_info["emergency_active"] = bool(info["emergency_active"][0])
             grid_info["telemetry_anomaly"] = int(info["anomaly"][0])
-            if self.infos_mode == "none":
-                infos = {a: {} for a in agents}
-            else:
-                rows = dc0.take(_DC_ROWS, axis=0).T.tolist()  # [N][K] python floats
-                infos = {}
-                for a, r in zip(agents, rows, strict=True):
-                    d = grid_info.copy()
-                    d.update(zip(_DC_INFO, r, strict=True))
-                    infos[a] = d
-            if self.render_mode is not None:
-                self._history.append(
-                    {"price": grid_info["price_usd_per_mwh"], "dc_load": grid_info["dc_load_total_mw"],
-                     "queued": float(sum(info[f"queued_mwh_e{c}"][0].sum() for c in (1, 2, 3))),
-                     "dr": grid_info["dr_active"], "emergency": grid_info["emergency_active"]}
-                )
+        if full_infos:
+            rows = dc0.take(_DC_ROWS, axis=0).T.tolist()  # [N][K] python floats
+            infos = {}
+            for a, r in zip(agents, rows, strict=True):
+                d = grid_info.copy()
+                d.update(zip(_DC_INFO, r, strict=True))
+                infos[a] = d
+        else:
+            infos = {a: {} for a in agents}
+        if self.render_mode is not None:
+            self._history.append(
+                {"price": grid_info["price_usd_per_mwh"], "dc_load": grid_info["dc_load_total_mw"],
+                 "queued": float(sum(info[f"queued_mwh_e{c}"][0].sum() for c in (1, 2, 3))),
+                 "dr": grid_info["dr_active"], "emergency": grid_info["emergency_active"]}
+            )
         if truncate:
             self.agents = []
             self._live = set()
