@@ -98,6 +98,12 @@ SLA and emergency penalties) shared equally; `mixed` (default): `(1 - reward_mix
 reward_mix x cooperative`. All in dollars / `reward_scale_usd`. The reward is shaping: the
 leaderboard metrics are computed from the job ledger and the grid record, never from it.
 
+**Terminal backlog value.** With `backlog_terminal_value = true` (the default), the reward of
+the last step also carries minus the estimated cost of settling each DC's unfinished work
+(its open energy at the next day's mean day-ahead price plus carbon, and late penalties for
+jobs that can no longer finish on time; :mod:`gridshift.envs.dcgrid.settlement`). Leaving
+work undone at the horizon is never free.
+
 ## Infos
 
 `infos[agent]` carries the raw grid signals (`price_usd_per_mwh`, `renewable_fraction`,

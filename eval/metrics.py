@@ -1,5 +1,8 @@
 """Episode metrics, computed from the job ledger and the grid record (never from rewards).
 
+The runner's records cover the horizon **plus the settlement phase** (DESIGN §12), so every
+metric below is over the same work for every policy of a seed.
+
 ``compute_metrics(ledger, grid, dc, step_hours=..., dr_threshold_mw=...)`` returns one flat
 ``dict[str, float]``. Counts are floats too, so the dict is JSON-ready. ``NaN`` marks a value
 that is undefined in the episode: for example, no started jobs of a class, or no stress event
@@ -61,6 +64,18 @@ Metrics (name: unit, definition)
 * ``mean_tardiness_h``: hours, the mean over arrived completed jobs (on time or late) of
   ``max(0, finish_step - deadline_step) × dt``. NaN if none completed.
 * ``jobs_arrived``, ``jobs_decided``: counts.
+
+**Work** (DESIGN §12; IT energy ``power_mw x duration_steps x dt`` of arrived jobs)
+
+* ``work_arrived_mwh``: MWh, all arrived jobs. ``work_served_mwh``: jobs completed (on time or
+  late). ``work_dropped_mwh``: jobs dropped (their whole energy: the work is lost even if part of
+  it ran). ``work_open_mwh`` and ``jobs_open``: still queued or running at the end of the record.
+  After the settlement phase ``jobs_open = 0`` and ``arrived = served + dropped`` exactly.
+* ``cost_per_mwh_served_usd``: USD/MWh, the DCs' cost (energy bill + carbon cost + SLA and
+  emergency penalties) per MWh of work served.
+* Set by the runner, not by :func:`compute_metrics`: ``backlog_at_horizon_mwh`` (IT work still
+  open at the horizon, before settlement), ``settlement_window_steps`` and
+  ``settlement_overrun_steps`` (:mod:`gridshift.envs.dcgrid.settlement`).
 
 **Economics** (sums over steps and DCs of the ``dc`` arrays)
 
@@ -240,6 +255,13 @@ def _job_metrics(ledger: pd.DataFrame, T: int, dt: float) -> dict[str, float]:
     m["jobs_arrived"] = float(len(led))
     m["jobs_decided"] = n_dec
 
+    # Work accounting (DESIGN §12): after settlement every arrived job is served or dropped.
+    m["work_arrived_mwh"] = float(energy.sum())
+    m["work_served_mwh"] = float(energy[done].sum())
+    m["work_dropped_mwh"] = float(energy[dropped].sum())
+    m["work_open_mwh"] = float(energy[open_].sum())
+    m["jobs_open"] = float(np.sum(open_))
+
     e12 = (cls == 1) | (cls == 2)
     m["sla_violation_rate_e1e2"] = _ratio(np.sum(bad & e12), np.sum(decided & e12))
     m["e2e3_volume_share"] = _ratio(energy[cls >= 2].sum(), energy.sum())
@@ -303,6 +325,8 @@ def compute_metrics(
     m["sla_penalty_usd"] = dsum("sla_penalty_usd")
     m["emergency_penalty_usd"] = dsum("emergency_penalty_usd")
     m["social_cost_usd"] = m["system_cost_usd"] + m["sla_penalty_usd"] + m["emergency_penalty_usd"]
+    dc_cost = m["dc_energy_bill_usd"] + m["dc_carbon_cost_usd"] + m["sla_penalty_usd"] + m["emergency_penalty_usd"]
+    m["cost_per_mwh_served_usd"] = _ratio(dc_cost, m["work_served_mwh"])
 
     # --- cascade
     W = int(rebound_window_steps)

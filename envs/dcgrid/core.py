@@ -141,6 +141,7 @@ def make_params(sc: Scenario) -> CoreParams:
         ordc_mu_mw=sc.ordc_mu_mw,
         ordc_sigma_mw=sc.ordc_sigma_mw,
         carbon_price_usd_per_t=sc.carbon_price_usd_per_t,
+        carbon_in_dispatch=sc.carbon_in_dispatch,
     )
     grid = GridParams(fleet=fleet, market=market)
     dcs = dc_params(sc)

@@ -10,7 +10,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from gridshift.envs.dcgrid import core
+from gridshift.envs.dcgrid import core, settlement
 from gridshift.envs.dcgrid.actions import make_adapter
 from gridshift.envs.dcgrid.scenario import Scenario, load_scenario
 from gridshift.envs.grid.copper_plate import _OUT_FIELDS as _GRID_FIELDS
@@ -138,7 +138,11 @@ class DataCenterGridEnv(ParallelEnv):
         dc0 = info.dc[:, 0, :]  # [K, N]
         truncate = self._steps >= self.scenario.horizon_steps
         observations = dict(zip(agents, obs, strict=True))
-        rewards = dict(zip(agents, dc0[_REWARD_ROW].tolist(), strict=True))
+        rew = dc0[_REWARD_ROW]
+        if truncate and self.scenario.backlog_terminal_value:
+            # Unfinished work is never free: the last reward carries its estimated settlement cost.
+            rew = rew + settlement.backlog_value(self.params, self._state)["reward"][0]
+        rewards = dict(zip(agents, rew.tolist(), strict=True))
         terms = dict.fromkeys(agents, False)
         truncs = dict.fromkeys(agents, truncate)
         full_infos = self.infos_mode == "full"

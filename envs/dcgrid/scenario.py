@@ -93,6 +93,12 @@ class Scenario:
     ordc_mu_mw: float = 3000.0
     ordc_sigma_mw: float = 1500.0
     carbon_price_usd_per_t: float = 50.0
+    carbon_in_dispatch: bool = True
+    """Units offer at fuel cost + ``carbon_price_usd_per_t`` x emission factor, so the merit order
+    and the clearing price follow the marginal *social* cost (a carbon-priced market, e.g. RGGI or
+    the EU ETS). False: offers are fuel cost only (an unpriced-carbon market such as ERCOT's) while
+    social cost still counts carbon, so price and marginal social cost can point different ways.
+    The real-data scenarios set it false, as their markets do."""
 
     # ---- data centers (DESIGN §4)
     n_datacenters: int = 8
@@ -144,6 +150,11 @@ class Scenario:
     """SLA penalty per MWh of a job completed after its deadline."""
     drop_penalty_usd_per_mwh: float = 1000.0
     """SLA penalty per MWh of a dropped job."""
+    backlog_terminal_value: bool = True
+    """At truncation, charge each agent's final reward with an estimate of what settling its
+    unfinished work will cost (DESIGN §12; :func:`gridshift.envs.dcgrid.core.backlog_value`), so a
+    policy never gains reward by leaving work undone at the horizon. False = the horizon's
+    rewards only (work left queued at the end is free)."""
 
     # ---- grid-operator signals (DESIGN §5)
     dr_enabled: bool = True
@@ -285,7 +296,7 @@ class Scenario:
         _in("reward_mix", self.reward_mix, 0, 1)
         _in("reward_scale_usd", self.reward_scale_usd, 0, 1e9, lo_open=True)
         _in("max_jobs_per_dc", self.max_jobs_per_dc, 0, 10_000_000, integer=True)
-        for k in ("sla_guard", "dr_enabled", "emergency_enabled"):
+        for k in ("sla_guard", "dr_enabled", "emergency_enabled", "backlog_terminal_value", "carbon_in_dispatch"):
             if not isinstance(getattr(self, k), bool):
                 raise ParamError(f"scenario field {k}={getattr(self, k)!r} is invalid: allowed true or false")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gridshift.envs.dcgrid import core
+from gridshift.envs.dcgrid import core, settlement
 from gridshift.envs.dcgrid.actions import make_adapter
 from gridshift.envs.dcgrid.scenario import Scenario, load_scenario
 
@@ -62,10 +62,23 @@ class DCGridVectorEnv:
         terminated = np.zeros((self.num_envs, self.n_agents), bool)
         truncated = np.full((self.num_envs, self.n_agents), done)
         rewards = info["reward"].astype(np.float32)
+        if done and self.scenario.backlog_terminal_value:
+            # Unfinished work is never free: the last reward carries its estimated settlement cost.
+            bv = settlement.backlog_value(self.params, self.state)
+            rewards = rewards + bv["reward"].astype(np.float32)
+            info.env["backlog_value_usd"] = bv["selfish_usd"]
+            info.env["backlog_open_mwh"] = bv["open_mwh"]
         if done and self.autoreset:
             info.env["final_observation"] = obs
             obs = self.reset()
         return obs, rewards, terminated, truncated, info
+
+    def settle(self):
+        """After the horizon (``autoreset=False``), run the settlement phase: yields each step's
+        info (:func:`gridshift.envs.dcgrid.settlement.settle`)."""
+        if self.state is None or self._steps < self.scenario.horizon_steps:
+            raise RuntimeError("settle() runs after the horizon: step the episode to truncation first")
+        return settlement.settle(self.params, self.state, self._rng)
 
     def global_state(self) -> np.ndarray:
         return core.global_state(self.params, self.state)
