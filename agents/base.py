@@ -39,6 +39,10 @@ class PolicyContext:
     step_hours: float
     max_deferral_steps: tuple[int, ...]
     """Per class E0..E3."""
+    env: Any = None
+    """The live :class:`~gridshift.envs.dcgrid.vector.DCGridVectorEnv` the runner steps. Only the
+    perfect-information ``oracle`` reads it (the whole episode's exogenous inputs and job table);
+    a policy that competes on the leaderboard must not."""
 
 
 @runtime_checkable

@@ -38,15 +38,19 @@ def _shipped(name: str, filename: str) -> Callable[..., Policy]:
         path = Path(__file__).resolve().parent / "weights" / filename
         pol = _lazy("gridshift.agents.trained", "load_sb3")(str(path), **kwargs)
         pol.name = name
+        pol.weights_path = str(path)  # what the run cache key hashes
         return pol
 
     return make
 
 
 def builtin_policies() -> dict[str, Callable[..., Policy]]:
+    from gridshift.agents.constant import CONSTANT_POLICIES
     from gridshift.agents.heuristics import HEURISTICS
+    from gridshift.agents.oracle import Oracle
 
-    return dict(HEURISTICS) | {k: _shipped(k, v) for k, v in SHIPPED_POLICIES.items()}
+    return (dict(HEURISTICS) | CONSTANT_POLICIES | {"oracle": Oracle}
+            | {k: _shipped(k, v) for k, v in SHIPPED_POLICIES.items()})
 
 
 def available_policies() -> list[str]:
