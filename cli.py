@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from gridshift import __version__
+from gridshift.eval.protocol import DEFAULT_EVAL_SEEDS
 
 
 def _write_json(obj: dict, out_dir: str | None, name: str) -> None:
@@ -25,8 +26,9 @@ def _write_json(obj: dict, out_dir: str | None, name: str) -> None:
 
 
 #: What `gridshift leaderboard` ranks when no --policies are given (--policy adds to them).
-LEADERBOARD_BASELINES = ("fifo", "gas_literal", "gas_intent", "gas_stagger", "random")
-DEMO_POLICIES = ["fifo", "gas_literal", "gas_intent", "gas_stagger", "gas_fallback", "renewable_greedy", "sb3_ppo", "sb3_dqn",
+#: The anchors fifo (score 0) and oracle (score 100) are always added.
+LEADERBOARD_BASELINES = ("fifo", "oracle", "gas_literal", "gas_intent", "gas_stagger", "hold_e2e3", "random")
+DEMO_POLICIES = ["fifo", "oracle", "hold_e2e3", "gas_literal", "gas_intent", "gas_stagger", "gas_fallback", "renewable_greedy", "sb3_ppo", "sb3_dqn",
                  "price_threshold", "carbon_forecast", "day_ahead", "random"]
 
 
@@ -194,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="run the main job on the embedded default scenario: a small leaderboard")
     d.add_argument("--scenario", default="default")
-    d.add_argument("--seeds", default="0-2")
+    d.add_argument("--seeds", default="1000-1002", help="held-out evaluation seeds")
     d.add_argument("--seed", type=int, default=0, help="episode seed with --episode-only")
     d.add_argument("--policies", nargs="+", default=None)
     d.add_argument("--out", default="demo-leaderboard")
@@ -217,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="add one policy (built-in name, package.module:Class, rllib:PATH or sb3:PATH) to "
                          "--policies; repeatable")
     lb.add_argument("--scenarios", nargs="+", default=["default"])
-    lb.add_argument("--seeds", default="100-104", help="fixed evaluation seeds")
+    lb.add_argument("--seeds", default=DEFAULT_EVAL_SEEDS, help=f"held-out evaluation seeds (default {DEFAULT_EVAL_SEEDS}; training uses 0-999)")
     lb.add_argument("--out", default="leaderboard")
     lb.add_argument("--runs", default=None, help="run-file directory (default OUT/runs)")
     lb.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="scenario overrides")

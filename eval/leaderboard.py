@@ -1,22 +1,26 @@
-"""The leaderboard: policies x scenarios x fixed seeds, aggregated only from run files (DESIGN §9).
+"""The leaderboard: policies x scenarios x fixed seeds, aggregated only from run files (DESIGN §9, §12).
 
-``build_leaderboard`` makes sure a valid run file exists for every (policy, scenario, seed),
-rerunning only what is missing, corrupt, partial or stale (each reported, never silently
-averaged), locally or on Ray. It then aggregates the files into
+``build_leaderboard`` makes sure a valid, current run file exists for every (policy, scenario,
+seed), rerunning only what is missing, invalid or stale (each reported by name and counted,
+never averaged; :mod:`gridshift.eval.runfiles`), locally or on Ray. Every run covers the
+horizon plus the settlement phase, so all policies are compared on the same work. It then
+reports, per scenario and policy (:mod:`gridshift.eval.report` writes the files):
 
-* ``leaderboard.md``, ``.csv`` and ``.json``: per scenario and policy, the mean and the
-  interquartile mean (IQM) of each headline metric over seeds, with a percentile-bootstrap 95 %
-  confidence interval of the mean (2,000 resamples, seeded);
-* a normalised score of social cost per scenario: FIFO = 0, the best policy on the board = 100
-  (the oracle bound will replace "best on the board" when it exists);
-* the EM falsifiability table: the share of seeds on which each check passes (the
-  alignment check compares with FIFO on the same scenario and seed);
-* one PNG per EM outcome metric, policies side by side with their CIs.
+* the **score**, anchored per seed: FIFO = 0, the replayed perfect-foresight ``oracle`` = 100
+  (:mod:`gridshift.eval.protocol`), so it never moves when policies are added or removed; its
+  IQM over seeds with a bootstrap 95 % CI, and across scenarios a stratified bootstrap;
+* every metric's mean, and its **paired difference to FIFO on the same seed** (mean with a
+  bootstrap 95 % CI, and IQM);
+* the **probability of improvement** on social cost over FIFO and over the best heuristic on
+  the board: ``p_improve_*`` is paired (the share of seeds on which the policy's cost is lower
+  than the reference's on the same seed, ties one half), because the seed-to-seed spread of
+  social cost is far larger than the differences between policies; ``p_improve_*_unpaired`` is
+  rliable's Mann-Whitney definition over the two sets of runs;
+* the EM falsifiability table: the share of seeds on which each check passes.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -24,9 +28,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gridshift.eval.runner import RUN_SCHEMA, evaluate_run, run_file
-
-N_BOOT = 2000
+from gridshift.eval.protocol import ANCHOR_HUNDRED, ANCHOR_ZERO, ANCHORS, SCORE_METRIC, score
+from gridshift.eval.runfiles import atomic_write_json, load_run, quarantine
+from gridshift.eval.runner import evaluate_run, run_file, run_identity
+from gridshift.eval.stats import iqm, paired_win_rate, probability_of_improvement, stratified_ci
 
 
 class Progress:
@@ -63,29 +68,6 @@ class Progress:
         self.stream.flush()
 
 
-def load_run(path: Path, policy: str, scenario_name: str, seed: int, scenario_config: dict | None = None) -> tuple[dict | None, str]:
-    """A run file if it is complete and current, else ``(None, reason)``."""
-    if not path.exists():
-        return None, "missing"
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        return None, f"corrupt ({e.__class__.__name__}: {e})"
-    from gridshift.eval.metrics import HEADLINE
-
-    if not isinstance(data, dict) or data.get("schema") != RUN_SCHEMA:
-        return None, f"partial or old schema (schema={data.get('schema') if isinstance(data, dict) else None})"
-    m = data.get("metrics")
-    if not isinstance(m, dict) or any(k not in m for k in HEADLINE):
-        missing = [k for k in HEADLINE if not isinstance(m, dict) or k not in m]
-        return None, f"partial (metrics missing {missing[:3]}...)"
-    if data.get("policy") != policy or data.get("scenario") != scenario_name or data.get("seed") != seed:
-        return None, "mismatched policy/scenario/seed"
-    if scenario_config is not None and data.get("scenario_config") != json.loads(json.dumps(scenario_config)):
-        return None, "stale (scenario changed since the run)"
-    return data, "ok"
-
-
 def _ray_runner(ray_address: str, num_cpus: int | None):
     try:
         import ray
@@ -107,97 +89,151 @@ def _ray_runner(ray_address: str, num_cpus: int | None):
 
 
 def ensure_runs(policies, scenarios, seeds, runs_dir, *, overrides=None, ray_address=None, ray_num_cpus=None,
-                progress=True, log=print) -> list[dict]:
-    """Every (policy, scenario, seed) run, read from ``runs_dir`` or (re)run and written there."""
+                progress=True, log=print) -> tuple[list[dict], dict]:
+    """Every (policy, scenario, seed) run, read from ``runs_dir`` when its file is valid and its
+    cache key current, else (re)run and written there. Returns the runs and the counts
+    ``{"reused": k, "rerun": k, "new": k, "invalid": {path: reason}}``."""
     from gridshift.agents.registry import make_policy
     from gridshift.envs.dcgrid.scenario import load_scenario
 
     runs_dir = Path(runs_dir)
-    configs = {s: load_scenario(s, **(overrides or {})) for s in scenarios}
-    modes = {p: make_policy(p).action_mode for p in policies}
+    made = {p: make_policy(p) for p in policies}  # fail fast on an unknown policy
     todo, have = [], []
+    counts = {"reused": 0, "rerun": 0, "new": 0, "invalid": {}}
     for s in scenarios:
         for p in policies:
             for seed in seeds:
-                path = run_file(runs_dir, configs[s].name, p, seed)
-                cfg = configs[s].replace(action_mode=modes[p]).to_dict()
-                data, why = load_run(path, p, configs[s].name, seed, cfg)
+                sc, key = run_identity(p, s, seed, overrides, policy=made[p])
+                path = run_file(runs_dir, sc.name, p, seed)
+                data, why = load_run(path, key)
                 if data is None:
                     if why != "missing":
-                        log(f"run file {path}: {why}: skipped and rerun")
-                    todo.append((p, s, seed))
+                        log(f"run file {path}: {why}: not used, rerun")
+                        counts["invalid"][str(path)] = why
+                        moved = quarantine(path)
+                        if moved is not None:
+                            log(f"  moved the directory aside to {moved}")
+                        counts["rerun"] += 1
+                    else:
+                        counts["new"] += 1
+                    todo.append((p, s, seed, path))
                 else:
+                    counts["reused"] += 1
                     have.append(data)
     bar = Progress(len(todo), "runs") if progress and todo else None
     if todo and ray_address:
         ray, remote_run = _ray_runner(ray_address, ray_num_cpus)
-        futures = {remote_run.remote(p, s, seed, overrides or {}): (p, s, seed) for p, s, seed in todo}
+        futures = {remote_run.remote(p, s, seed, overrides or {}): path for p, s, seed, path in todo}
         pending = list(futures)
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
             res = ray.get(ready[0])
-            path = run_file(runs_dir, res["scenario"], res["policy"], res["seed"])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(res, indent=1) + "\n")
+            atomic_write_json(futures[ready[0]], res)
             have.append(res)
             if bar:
                 bar.update(1, f"{res['policy']} {res['scenario']} seed {res['seed']}")
     else:
-        for p, s, seed in todo:
+        for p, s, seed, _ in todo:
             res = evaluate_run(p, s, seed, out_dir=runs_dir, overrides=overrides)
             have.append(res)
             if bar:
                 bar.update(1, f"{p} {s} seed {seed}")
-    return have
+    order = {(s, p, seed): k for k, (s, p, seed) in enumerate((s, p, seed) for s in scenarios for p in policies for seed in seeds)}
+    names = {s: load_scenario(s, **(overrides or {})).name for s in scenarios}
+    rank = {(names[s], p, seed): k for (s, p, seed), k in order.items()}
+    have.sort(key=lambda r: rank.get((r["scenario"], r["policy"], r["seed"]), len(rank)))  # stable, whatever was reused
+    return have, counts
 
 
-def bootstrap_ci(x: np.ndarray, rng: np.random.Generator, n_boot: int = N_BOOT) -> tuple[float, float]:
-    x = np.asarray(x, float)
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return float("nan"), float("nan")
-    if x.size == 1:
-        return float(x[0]), float(x[0])
-    means = x[rng.integers(0, x.size, (n_boot, x.size))].mean(axis=1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+def _frame(runs: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([{"scenario": r["scenario"], "policy": r["policy"], "seed": r["seed"],
+                          **{k: (np.nan if v is None else v) for k, v in r["metrics"].items()}} for r in runs])
 
 
-def iqm(x: np.ndarray) -> float:
-    """Interquartile mean: the mean of the middle 50 % (Agarwal et al. 2021); the mean for n < 4."""
-    x = np.sort(np.asarray(x, float)[np.isfinite(x)])
-    if x.size == 0:
-        return float("nan")
-    if x.size < 4:
-        return float(x.mean())
-    k = x.size // 4
-    return float(x[k: x.size - k].mean())
+def per_seed_scores(runs: list[dict]) -> pd.DataFrame:
+    """One row per run with its anchored ``score`` (FIFO = 0, oracle = 100, same scenario and
+    seed; NaN where an anchor is missing or the oracle does not beat FIFO on that seed) and
+    every metric's paired difference to FIFO on the same seed (``d_<metric>``)."""
+    df = _frame(runs)
+    key = ["scenario", "seed"]
+    fifo = df[df.policy == ANCHOR_ZERO].set_index(key)
+    orc = df[df.policy == ANCHOR_HUNDRED].set_index(key)
+    idx = pd.MultiIndex.from_frame(df[key])
+    f_cost = fifo[SCORE_METRIC].reindex(idx).to_numpy(float)
+    o_cost = orc[SCORE_METRIC].reindex(idx).to_numpy(float) if len(orc) else np.full(len(df), np.nan)
+    df["score"] = [score(c, f, o) for c, f, o in zip(df[SCORE_METRIC].to_numpy(float), f_cost, o_cost, strict=True)]
+    num = [c for c in df.columns if c not in ("scenario", "policy", "seed", "score") and pd.api.types.is_numeric_dtype(df[c])]
+    base = fifo[num].reindex(idx).to_numpy(float) if len(fifo) else np.full((len(df), len(num)), np.nan)
+    d = pd.DataFrame(df[num].to_numpy(float) - base, columns=[f"d_{c}" for c in num], index=df.index)
+    return pd.concat([df, d], axis=1)
+
+
+def best_heuristic(table: pd.DataFrame, scenario: str) -> str | None:
+    """The heuristic with the highest IQM score on ``scenario`` (FIFO and the oracle excluded)."""
+    g = table[(table.scenario == scenario) & table.policy.isin(heuristic_names()) & (table.policy != ANCHOR_ZERO)]
+    g = g[np.isfinite(g.score_iqm)]
+    return None if g.empty else str(g.sort_values("score_iqm", ascending=False).policy.iloc[0])
+
+
+def heuristic_names() -> set[str]:
+    from gridshift.agents.constant import CONSTANT_POLICIES
+    from gridshift.agents.heuristics import HEURISTICS
+
+    return set(HEURISTICS) | set(CONSTANT_POLICIES)
 
 
 def aggregate(runs: list[dict], metrics: tuple[str, ...]) -> pd.DataFrame:
+    """Per scenario and policy: the anchored score (IQM, mean, stratified-bootstrap 95 % CI of
+    the IQM), each metric's mean and its paired difference to FIFO (mean with a bootstrap CI,
+    IQM), and the probability of improvement over FIFO and over the best heuristic."""
+    ps = per_seed_scores(runs)
     rows = []
-    rng = np.random.default_rng(0)
-    df = pd.DataFrame([{"scenario": r["scenario"], "policy": r["policy"], "seed": r["seed"], **r["metrics"]} for r in runs])
-    for (s, p), g in df.groupby(["scenario", "policy"], sort=False):
-        row = {"scenario": s, "policy": p, "n_seeds": len(g)}
+    for (s, p), g in ps.groupby(["scenario", "policy"], sort=False):
+        row = {"scenario": s, "policy": p, "n_seeds": len(g), "seeds": sorted(int(x) for x in g.seed)}
+        sc = g.score.to_numpy(float)
+        row["score_iqm"], row["score_ci_lo"], row["score_ci_hi"] = stratified_ci([sc], "iqm")
+        row["score_mean"] = float(np.nanmean(sc)) if np.isfinite(sc).any() else np.nan
+        row["score_seeds_defined"] = int(np.isfinite(sc).sum())
         for m in metrics:
-            x = pd.to_numeric(g[m], errors="coerce").to_numpy(float)
-            lo, hi = bootstrap_ci(x, rng)
-            row[m] = float(np.nanmean(x)) if np.isfinite(x).any() else float("nan")
-            row[f"{m}_iqm"] = iqm(x)
-            row[f"{m}_ci_lo"] = lo
-            row[f"{m}_ci_hi"] = hi
+            x = pd.to_numeric(g.get(m), errors="coerce").to_numpy(float) if m in g else np.full(len(g), np.nan)
+            row[m] = float(np.nanmean(x)) if np.isfinite(x).any() else np.nan
+            row[f"{m}_n"] = int(np.isfinite(x).sum())
+            d = g[f"d_{m}"].to_numpy(float) if f"d_{m}" in g else np.full(len(g), np.nan)
+            row[f"d_{m}"], row[f"d_{m}_ci_lo"], row[f"d_{m}_ci_hi"] = stratified_ci([d], "mean")
+            row[f"d_{m}_iqm"] = iqm(d)
         rows.append(row)
     out = pd.DataFrame(rows)
-    # Normalised score of social cost per scenario: FIFO = 0, best on the board = 100.
-    out["score"] = np.nan
-    for _, g in out.groupby("scenario"):
-        fifo = g.loc[g.policy == "fifo", "social_cost_usd"]
-        best = g["social_cost_usd"].min()
-        if len(fifo) and np.isfinite(fifo.iloc[0]) and fifo.iloc[0] - best > 0:
-            out.loc[g.index, "score"] = 100.0 * (fifo.iloc[0] - g["social_cost_usd"]) / (fifo.iloc[0] - best)
-        elif len(fifo):
-            out.loc[g.index, "score"] = 0.0
+    for col in ("best_heuristic", "p_improve_fifo", "p_improve_fifo_unpaired", "p_improve_best_heuristic",
+                "p_improve_best_heuristic_unpaired"):
+        out[col] = None if col == "best_heuristic" else np.nan
+    for s in out.scenario.unique():
+        sel = out.scenario == s
+        costs = {p: g.set_index("seed")[SCORE_METRIC] for p, g in ps[ps.scenario == s].groupby("policy")}
+        best = best_heuristic(out, s)
+        out.loc[sel, "best_heuristic"] = best
+        for i in out.index[sel]:
+            c = costs[out.at[i, "policy"]]
+            for ref, col in ((ANCHOR_ZERO, "p_improve_fifo"), (best, "p_improve_best_heuristic")):
+                if ref is None or ref not in costs:
+                    out.at[i, col] = out.at[i, f"{col}_unpaired"] = np.nan
+                    continue
+                r = costs[ref].reindex(c.index)
+                out.at[i, col] = paired_win_rate(c.to_numpy(float), r.to_numpy(float))
+                out.at[i, f"{col}_unpaired"] = probability_of_improvement(c.to_numpy(float), costs[ref].to_numpy(float))
     return out
+
+
+def overall(runs: list[dict]) -> pd.DataFrame:
+    """Across scenarios: the IQM score per policy with a stratified bootstrap (seeds resampled
+    within each scenario)."""
+    ps = per_seed_scores(runs)
+    rows = []
+    for p, g in ps.groupby("policy", sort=False):
+        strata = [gg.score.to_numpy(float) for _, gg in g.groupby("scenario")]
+        point, lo, hi = stratified_ci(strata, "iqm")
+        rows.append({"policy": p, "scenarios": g.scenario.nunique(), "runs": len(g), "score_iqm": point,
+                     "score_ci_lo": lo, "score_ci_hi": hi})
+    return pd.DataFrame(rows).sort_values("score_iqm", ascending=False, na_position="last")
 
 
 def falsifiability_table(runs: list[dict]) -> pd.DataFrame:
@@ -215,95 +251,29 @@ def falsifiability_table(runs: list[dict]) -> pd.DataFrame:
     return agg.reset_index()
 
 
-def _fmt(v: float) -> str:
-    if v is None or not np.isfinite(v):
-        return "n/a"
-    a = abs(v)
-    if a >= 1e5:
-        return f"{v:,.0f}"
-    if a >= 100:
-        return f"{v:,.1f}"
-    return f"{v:.3g}"
-
-
-def write_outputs(table: pd.DataFrame, fals: pd.DataFrame, runs: list[dict], out_dir: str | Path, metrics: tuple[str, ...],
-                  plot_metrics: tuple[str, ...], seeds: list[int]) -> dict[str, Path]:
-    from gridshift.eval.provenance import run_metadata
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"csv": out / "leaderboard.csv", "json": out / "leaderboard.json", "md": out / "leaderboard.md"}
-    table.to_csv(paths["csv"], index=False)
-    meta = run_metadata()
-    payload = {"seeds": seeds, "metrics": list(metrics), "rows": json.loads(table.to_json(orient="records")),
-               "falsifiability": json.loads(fals.to_json(orient="records")),
-               "runs": [{k: r[k] for k in ("policy", "scenario", "seed", "git_commit")} for r in runs], **meta}
-    paths["json"].write_text(json.dumps(payload, indent=1) + "\n")
-    lines = ["# gridshift leaderboard", "",
-             f"Seeds {seeds}; mean over seeds with a bootstrap 95 % CI of the mean in brackets; IQM in the CSV/JSON.",
-             "Score: social cost normalised per scenario, FIFO = 0, best policy on the board = 100.",
-             f"gridshift commit `{meta['git_commit']}`, versions {meta['versions']}.", ""]
-    for s, g in table.groupby("scenario", sort=False):
-        g = g.sort_values("score", ascending=False)
-        lines += [f"## Scenario `{s}`", "", "| policy | score | " + " | ".join(metrics) + " |",
-                  "| --- | --- | " + " | ".join("---" for _ in metrics) + " |"]
-        for _, r in g.iterrows():
-            cells = [f"{_fmt(r[m])} [{_fmt(r[f'{m}_ci_lo'])}, {_fmt(r[f'{m}_ci_hi'])}]" for m in metrics]
-            lines.append(f"| `{r['policy']}` | {_fmt(r['score'])} | " + " | ".join(cells) + " |")
-        lines.append("")
-    lines += ["## EM falsifiability checks (share of seeds passing)", "",
-              "| scenario | policy | " + " | ".join(c for c in fals.columns[2:]) + " |",
-              "| --- | --- | " + " | ".join("---" for _ in fals.columns[2:]) + " |"]
-    for _, r in fals.iterrows():
-        lines.append(f"| {r['scenario']} | `{r['policy']}` | " + " | ".join(_fmt(r[c]) for c in fals.columns[2:]) + " |")
-    paths["md"].write_text("\n".join(lines) + "\n")
-    paths.update(plot_outcomes(table, plot_metrics, out))
-    return paths
-
-
-def plot_outcomes(table: pd.DataFrame, metrics: tuple[str, ...], out: Path) -> dict[str, Path]:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return {}
-    paths = {}
-    scenarios = list(dict.fromkeys(table.scenario))
-    for m in metrics:
-        fig, ax = plt.subplots(figsize=(max(6, 1.1 * table.policy.nunique() * len(scenarios)), 3.6), dpi=100)
-        policies = list(dict.fromkeys(table.policy))
-        w = 0.8 / max(len(scenarios), 1)
-        x = np.arange(len(policies))
-        for k, s in enumerate(scenarios):
-            g = table[table.scenario == s].set_index("policy").reindex(policies)
-            mean = g[m].to_numpy(float)
-            err = np.vstack([mean - g[f"{m}_ci_lo"].to_numpy(float), g[f"{m}_ci_hi"].to_numpy(float) - mean])
-            ax.bar(x + k * w, mean, w, yerr=np.nan_to_num(np.abs(err)), capsize=3, label=s)
-        ax.set_xticks(x + w * (len(scenarios) - 1) / 2, policies, rotation=30, ha="right")
-        ax.set_ylabel(m)
-        ax.set_title(f"{m} (mean, bootstrap 95 % CI)")
-        if len(scenarios) > 1:
-            ax.legend(fontsize=8)
-        fig.tight_layout()
-        p = out / f"outcome_{m}.png"
-        fig.savefig(p)
-        plt.close(fig)
-        paths[f"plot_{m}"] = p
-    return paths
-
-
 def build_leaderboard(policies, scenarios, seeds, *, out_dir="leaderboard", runs_dir=None, overrides=None,
                       ray_address=None, ray_num_cpus=None, progress=True, log=print) -> dict:
+    """Rank ``policies`` (the anchors FIFO and oracle are always added) on ``scenarios`` x
+    ``seeds`` from run files, and write the reports (:mod:`gridshift.eval.report`)."""
     from gridshift.eval.metrics import EM_OUTCOMES, HEADLINE
+    from gridshift.eval.report import write_outputs
 
+    policies = list(dict.fromkeys([*ANCHORS, *policies]))
     runs_dir = runs_dir or Path(out_dir) / "runs"
     t0 = time.perf_counter()
-    runs = ensure_runs(policies, scenarios, seeds, runs_dir, overrides=overrides, ray_address=ray_address,
-                       ray_num_cpus=ray_num_cpus, progress=progress, log=log)
-    metrics = tuple(dict.fromkeys(("social_cost_usd",) + tuple(HEADLINE) + tuple(EM_OUTCOMES)))
+    runs, counts = ensure_runs(policies, scenarios, seeds, runs_dir, overrides=overrides, ray_address=ray_address,
+                               ray_num_cpus=ray_num_cpus, progress=progress, log=log)
+    metrics = tuple(dict.fromkeys((SCORE_METRIC,) + tuple(HEADLINE) + tuple(EM_OUTCOMES) + REPORT_METRICS))
     table = aggregate(runs, metrics)
     fals = falsifiability_table(runs)
-    paths = write_outputs(table, fals, runs, out_dir, metrics, tuple(EM_OUTCOMES), list(seeds))
-    return {"table": table, "falsifiability": fals, "paths": paths, "runs": runs, "wall_s": time.perf_counter() - t0}
+    wall = time.perf_counter() - t0
+    paths = write_outputs(table, overall(runs), per_seed_scores(runs), fals, runs, out_dir, metrics, list(seeds), counts, wall)
+    log(f"runs: {counts['reused']} reused, {counts['rerun']} rerun (invalid or stale), {counts['new']} new")
+    return {"table": table, "falsifiability": fals, "paths": paths, "runs": runs, "counts": counts,
+            "wall_s": time.perf_counter() - t0}
+
+
+#: Metrics reported beside the headline ones (work accounting, settlement, the oracle's LP).
+REPORT_METRICS = ("work_arrived_mwh", "work_served_mwh", "work_dropped_mwh", "cost_per_mwh_served_usd",
+                  "backlog_at_horizon_mwh", "settlement_window_steps", "drop_or_late_rate_flex", "carbon_consequential_t",
+                  "sla_penalty_usd", "oracle_lp_bound_usd", "oracle_solve_s")

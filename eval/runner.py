@@ -8,7 +8,6 @@ computed from: a per-step grid table, per-step per-DC arrays, and the job ledger
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -23,11 +22,18 @@ from gridshift.envs.dcgrid.ledger import ledger_frame
 from gridshift.envs.dcgrid.scenario import Scenario, load_scenario
 from gridshift.envs.dcgrid.vector import DCGridVectorEnv
 from gridshift.envs.grid.copper_plate import _OUT_FIELDS as GRID_FIELDS
+from gridshift.eval.runfiles import (
+    RUN_SCHEMA,
+    atomic_write_bytes,
+    atomic_write_json,
+    cache_key,
+    policy_hash,
+    run_path,
+)
 
 #: Per-DC arrays recorded every step, ``[T, N]``.
 DC_RECORD = ("load_mw", "flex_mw", "e0_mw", "bill_usd", "dr_revenue_usd", "carbon_t", "carbon_cost_usd",
              "sla_penalty_usd", "emergency_penalty_usd", "reward")
-RUN_SCHEMA = 1
 
 
 @dataclass
@@ -52,11 +58,50 @@ class EpisodeRecord:
 def policy_context(env: DCGridVectorEnv) -> PolicyContext:
     sc = env.scenario
     return PolicyContext(layout=env.layout, scenario=sc, n_agents=env.n_agents, action_space=env.adapter.space,
-                         step_hours=sc.step_hours, max_deferral_steps=sc.max_deferral_steps())
+                         step_hours=sc.step_hours, max_deferral_steps=sc.max_deferral_steps(), env=env)
 
 
-def run_episode(policy: Policy, scenario: str | Scenario = "default", seed: int = 0, **overrides) -> EpisodeRecord:
-    """Run one full episode of ``policy`` and record it."""
+class _Recorder:
+    """Per-step rows of the grid table and the per-DC arrays, grown as the episode runs (the
+    settlement's length is only known at the horizon)."""
+
+    def __init__(self, n: int):
+        self.grid: list[np.ndarray] = []
+        self.extra: list[tuple] = []
+        self.dc = {k: [] for k in DC_RECORD}
+        self.rows = [DC_INDEX[k] for k in DC_RECORD]
+
+    def add(self, info, demand: float) -> None:
+        self.grid.append(info["grid"].packed[:, 0].copy())
+        self.extra.append((demand, info["dc_load_total_mw"][0], info["flex_mw"][0].sum(), info["dr_active"][0],
+                           info["emergency_active"][0], info["emergency_issued"][0], info["social_cost_usd"][0]))
+        table = info.dc[:, 0, :]
+        for k, r in zip(DC_RECORD, self.rows, strict=True):
+            self.dc[k].append(table[r].copy())
+
+    def frames(self, horizon: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+        T = len(self.grid)
+        g = pd.DataFrame(np.array(self.grid).reshape(T, len(GRID_FIELDS)), columns=list(GRID_FIELDS))
+        extra = np.array(self.extra, dtype=float).reshape(T, 7)
+        g.insert(0, "step", np.arange(T))
+        g["demand_mw"] = extra[:, 0]
+        g["dc_load_total_mw"] = extra[:, 1]
+        g["dc_flex_total_mw"] = extra[:, 2]
+        g["dr_active"] = extra[:, 3].astype(bool)
+        g["emergency_active"] = extra[:, 4].astype(bool)
+        g["emergency_issued"] = extra[:, 5].astype(bool)
+        g["social_cost_step_usd"] = extra[:, 6]
+        g["settlement"] = np.arange(T) >= horizon
+        return g, {k: np.array(v) for k, v in self.dc.items()}
+
+
+def run_episode(policy: Policy, scenario: str | Scenario = "default", seed: int = 0, *, settle: bool = True,
+                **overrides) -> EpisodeRecord:
+    """Run one full episode of ``policy`` and record it: the horizon, then (``settle=True``, the
+    default and what every benchmark uses) the settlement phase that serves or drops every job
+    still open (:mod:`gridshift.envs.dcgrid.settlement`), so every metric covers the same work."""
+    from gridshift.envs.dcgrid import settlement
+
     t0 = time.perf_counter()
     sc = load_scenario(scenario, **overrides)
     if sc.action_mode != policy.action_mode:
@@ -65,44 +110,40 @@ def run_episode(policy: Policy, scenario: str | Scenario = "default", seed: int 
     obs = env.reset(seed=seed)
     policy.reset(seed, policy_context(env))
     T, n = sc.horizon_steps, env.n_agents
-    grid = np.empty((T, len(GRID_FIELDS)))
-    extra = np.empty((T, 7))
-    dcrec = {k: np.empty((T, n)) for k in DC_RECORD}
-    dc_rows = [DC_INDEX[k] for k in DC_RECORD]
+    rec = _Recorder(n)
     rewards = np.empty((T, n))
     info = None
     st = env.state
     for t in range(T):
         actions = policy.act(obs[0], info)
-        tt = int(st.t[0])
-        demand = st.demand_mw[0, tt]
+        demand = st.demand_mw[0, int(st.t[0])]
         obs, rew, _, _, info = env.step(np.asarray(actions)[None])
         rewards[t] = rew[0]
-        grid[t] = info["grid"].packed[:, 0]
-        extra[t] = (demand, info["dc_load_total_mw"][0], info["flex_mw"][0].sum(), info["dr_active"][0],
-                    info["emergency_active"][0], info["emergency_issued"][0], info["social_cost_usd"][0])
-        table = info.dc[:, 0, :]
-        for k, r in zip(DC_RECORD, dc_rows, strict=True):
-            dcrec[k][t] = table[r]
-    g = pd.DataFrame(grid, columns=list(GRID_FIELDS))
-    g.insert(0, "step", np.arange(T))
-    g["demand_mw"] = extra[:, 0]
-    g["dc_load_total_mw"] = extra[:, 1]
-    g["dc_flex_total_mw"] = extra[:, 2]
-    g["dr_active"] = extra[:, 3].astype(bool)
-    g["emergency_active"] = extra[:, 4].astype(bool)
-    g["emergency_issued"] = extra[:, 5].astype(bool)
-    g["social_cost_step_usd"] = extra[:, 6]
+        rec.add(info, demand)
+    extra = {"backlog_at_horizon_mwh": float(settlement.open_work_mwh(env.params, env.state)[0].sum()),
+             "settlement_window_steps": 0, "settlement_overrun_steps": 0}
+    if settle:
+        window = int(settlement.settlement_window(env.params, env.state)[0])
+        k = 0
+        for sinfo in env.settle():
+            rec.add(sinfo, st.demand_mw[0, int(st.t[0]) - 1])
+            k += 1
+        extra.update(settlement_window_steps=window, settlement_overrun_steps=max(0, k - window))
+    if hasattr(policy, "stats"):
+        extra.update(policy.stats())
+    g, dcrec = rec.frames(T)
     led = ledger_frame(env.params, env.state, 0)
     return EpisodeRecord(policy=getattr(policy, "name", type(policy).__name__), scenario=sc, seed=seed, grid=g,
-                         dc=dcrec, ledger=led, wall_s=time.perf_counter() - t0, rewards=rewards)
+                         dc=dcrec, ledger=led, wall_s=time.perf_counter() - t0, rewards=rewards, extra=extra)
 
 
 def episode_metrics(rec: EpisodeRecord) -> dict[str, float]:
     from gridshift.eval.metrics import compute_metrics
 
-    return compute_metrics(rec.ledger, rec.grid, rec.dc, step_hours=rec.scenario.step_hours,
-                           dr_threshold_mw=rec.scenario.dr_reserve_threshold_mw)
+    m = compute_metrics(rec.ledger, rec.grid, rec.dc, step_hours=rec.scenario.step_hours,
+                        dr_threshold_mw=rec.scenario.dr_reserve_threshold_mw)
+    m.update({k: float(v) for k, v in rec.extra.items()})
+    return m
 
 
 def _clean(x):
@@ -118,21 +159,38 @@ def _clean(x):
 
 
 def run_file(out_dir: str | Path, scenario_name: str, policy_spec: str, seed: int) -> Path:
-    safe = policy_spec.replace("/", "_").replace(":", "__")
-    return Path(out_dir) / scenario_name / safe / f"seed{seed}.json"
+    """Where a run's JSON lives (names sanitised; always inside ``out_dir``)."""
+    return run_path(out_dir, scenario_name, policy_spec, seed)
+
+
+def run_identity(policy_spec: str, scenario: str | Scenario, seed: int, overrides: dict | None = None,
+                 policy_kwargs: dict | None = None, policy: Policy | None = None) -> tuple[Scenario, str]:
+    """The scenario a run uses (in the policy's action mode) and its cache key."""
+    from gridshift.agents.registry import make_policy
+
+    policy = policy if policy is not None else make_policy(policy_spec, **(policy_kwargs or {}))
+    sc = load_scenario(scenario, **(overrides or {}))
+    if sc.action_mode != policy.action_mode:
+        sc = sc.replace(action_mode=policy.action_mode)
+    key = cache_key(policy_spec, policy_hash(policy_spec, policy), sc.to_dict(), seed, overrides, policy_kwargs)
+    return sc, key
 
 
 def evaluate_run(policy_spec: str, scenario: str, seed: int, out_dir: str | Path | None = None,
                  parquet: bool = False, overrides: dict | None = None, policy_kwargs: dict | None = None) -> dict:
-    """Run one (policy, scenario, seed) and write its JSON (and optionally the record as Parquet)."""
+    """Run one (policy, scenario, seed), horizon plus settlement, and write its JSON (and
+    optionally the record as Parquet). Parquet files are written first and the JSON last, each
+    atomically under a unique temp name, so a JSON on disk always means a complete run."""
     from gridshift.agents.registry import make_policy
     from gridshift.eval.provenance import run_metadata
 
     policy = make_policy(policy_spec, **(policy_kwargs or {}))
-    rec = run_episode(policy, scenario, seed, **(overrides or {}))
+    sc, key = run_identity(policy_spec, scenario, seed, overrides, policy_kwargs, policy)
+    rec = run_episode(policy, sc, seed)
     metrics = episode_metrics(rec)
     result = {
         "schema": RUN_SCHEMA,
+        "cache_key": key,
         "policy": policy_spec,
         "policy_name": rec.policy,
         "policy_kwargs": policy_kwargs or {},
@@ -141,6 +199,7 @@ def evaluate_run(policy_spec: str, scenario: str, seed: int, out_dir: str | Path
         "overrides": overrides or {},
         "seed": seed,
         "steps": rec.steps,
+        "horizon_steps": sc.horizon_steps,
         "wall_s": rec.wall_s,
         "env_steps_per_s": rec.steps / rec.wall_s,
         "metrics": metrics,
@@ -150,19 +209,33 @@ def evaluate_run(policy_spec: str, scenario: str, seed: int, out_dir: str | Path
     if out_dir is not None:
         path = run_file(out_dir, rec.scenario.name, policy_spec, seed)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(result, indent=1) + "\n")
-        tmp.replace(path)  # atomic: a killed run never leaves a half-written file under the final name
         if parquet:
-            try:
-                rec.grid.to_parquet(path.with_suffix(".grid.parquet"))
-                pd.DataFrame({f"{k}_dc{i}": v[:, i] for k, v in rec.dc.items() for i in range(v.shape[1])}).to_parquet(
-                    path.with_suffix(".dc.parquet"))
-                rec.ledger.to_parquet(path.with_suffix(".ledger.parquet"))
-            except ImportError as e:
-                raise RuntimeError(f"--parquet needs pyarrow: pip install pyarrow ({e})") from e
+            result["parquet"] = _write_parquet(rec, path)
+        atomic_write_json(path, result)
         result["path"] = str(path)
     return result
+
+
+def _write_parquet(rec: EpisodeRecord, path: Path) -> dict[str, int]:
+    import io
+
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError as e:
+        raise RuntimeError(f"--parquet needs pyarrow: pip install pyarrow ({e})") from e
+    frames = {
+        "grid": rec.grid,
+        "dc": pd.DataFrame({f"{k}_dc{i}": v[:, i] for k, v in rec.dc.items() for i in range(v.shape[1])}),
+        "ledger": rec.ledger,
+    }
+    sizes = {}
+    for kind, df in frames.items():
+        buf = io.BytesIO()
+        df.to_parquet(buf)
+        target = path.with_suffix(f".{kind}.parquet")
+        atomic_write_bytes(target, buf.getvalue())
+        sizes[target.name] = target.stat().st_size
+    return sizes
 
 
 def parse_seeds(text: str) -> list[int]:

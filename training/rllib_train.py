@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gridshift.eval.protocol import check_train_seed
 from gridshift.training.common import ALGOS, SHARING, check_choice, env_signature, write_json
 
 ENV_NAME = "gridshift_datacenter_grid_v0"
@@ -85,6 +86,7 @@ class RLlibConfig:
 
     def __post_init__(self) -> None:
         check_choice("algo", self.algo, ALGOS)
+        check_train_seed(self.seed)  # the evaluation seeds (gridshift.eval.protocol) stay held out
         check_choice("sharing", self.sharing, SHARING)
         for k in ("stop_timesteps", "checkpoint_every", "train_batch_size", "dqn_rollout_fragment_length",
                   "dqn_replay_capacity", "dqn_epsilon_steps"):

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gridshift.eval.protocol import check_train_seed
 from gridshift.training.common import ALGOS, check_choice, env_signature, write_json
 
 
@@ -70,6 +71,7 @@ class SB3Config:
 
     def __post_init__(self) -> None:
         check_choice("algo", self.algo, ALGOS)
+        check_train_seed(self.seed)  # the evaluation seeds (gridshift.eval.protocol) stay held out
         for k in ("num_envs", "stop_timesteps", "checkpoint_every", "n_steps", "batch_size", "n_epochs", "buffer_size"):
             if not (isinstance(getattr(self, k), int) and getattr(self, k) >= 1):
                 raise ValueError(f"SB3Config.{k}={getattr(self, k)!r} is invalid: allowed an integer >= 1")
