@@ -83,6 +83,11 @@ def markdown(table: pd.DataFrame, over: pd.DataFrame, fals: pd.DataFrame, seeds:
         orc = g[g.policy == "oracle"]
         if len(orc):
             o = orc.iloc[0]
+            fifo = g[g.policy == "fifo"]
+            n_def = int(o["score_seeds_defined"])
+            if len(fifo) and (n_def < o["n_seeds"] or not o["d_social_cost_usd"] < 0):
+                lines += ["", f"**Warning:** the oracle beat FIFO on only {n_def} of {int(o['n_seeds'])} seeds; the score "
+                              "is undefined on the others and unstable where the two are close."]
             lines += ["", f"Oracle: mean social cost ${_fmt(o['social_cost_usd'])} replayed; its LP bound "
                           f"${_fmt(o.get('oracle_lp_bound_usd'))} (no policy can go below it); "
                           f"LP solve time {_fmt(o.get('oracle_solve_s'))} s per episode."]

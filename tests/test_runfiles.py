@@ -153,3 +153,25 @@ def test_two_evaluate_processes_on_one_out_dir(tmp_path):
     files = sorted(tmp_path.rglob("seed*.json"))
     assert len(files) == 6 and all(load_run(f)[0] is not None for f in files)
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_report_warns_when_the_oracle_does_not_beat_fifo():
+    from gridshift.eval.leaderboard import falsifiability_table, overall
+    from gridshift.eval.report import markdown
+
+    runs = _runs({"fifo": [100, 200, 150], "oracle": [80, 210, 140], "a": [90, 190, 141]})
+    for r in runs:
+        r["metrics"].update(work_served_mwh=1.0, drop_or_late_rate_flex=0.0, rebound_ratio=1.0, price_spike_count=0.0)
+    metrics = ("social_cost_usd", "emissions_t", "work_served_mwh", "drop_or_late_rate_flex", "rebound_ratio",
+               "price_spike_count")
+    table = aggregate(runs, metrics)
+    assert table.set_index("policy").loc["oracle", "score_seeds_defined"] == 2
+    md = markdown(table, overall(runs), falsifiability_table(runs), [0, 1, 2], {"reused": 0, "rerun": 0, "new": 9},
+                  {"versions": {}, "git_commit": "x"}, 1.0)
+    assert "oracle beat FIFO on only 2 of 3 seeds" in md
+    ok = _runs({"fifo": [100, 200, 150], "oracle": [80, 150, 140]})
+    for r in ok:
+        r["metrics"].update(work_served_mwh=1.0, drop_or_late_rate_flex=0.0, rebound_ratio=1.0, price_spike_count=0.0)
+    md = markdown(aggregate(ok, metrics), overall(ok), falsifiability_table(ok), [0, 1, 2], {"reused": 0, "rerun": 0, "new": 6},
+                  {"versions": {}, "git_commit": "x"}, 1.0)
+    assert "Warning" not in md
