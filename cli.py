@@ -43,6 +43,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _out_dir(path: str) -> str:
+    """An output folder: refuse a path that is an existing file before any work is done."""
+    if Path(path).exists() and not Path(path).is_dir():
+        raise SystemExit(f"gridshift: --out {path} is a file: allowed a directory (it is created when missing)")
+    return path
+
+
 def _seeds(text):
     from gridshift.eval.runner import parse_seeds
 
@@ -76,7 +83,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     bar = Progress(len(seeds), "runs")
     for seed in seeds:
         try:
-            res = evaluate_run(args.policy, args.scenario, seed, out_dir=args.out, parquet=args.parquet,
+            res = evaluate_run(args.policy, args.scenario, seed, out_dir=_out_dir(args.out), parquet=args.parquet,
                                overrides=_overrides(args.set))
         except ValueError as e:
             raise SystemExit(f"gridshift: {e}") from None
@@ -90,7 +97,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
     try:
         policies = list(dict.fromkeys([*args.policies, *args.policy]))  # keep order, drop repeats
-        res = build_leaderboard(policies, args.scenarios, _seeds(args.seeds), out_dir=args.out, runs_dir=args.runs,
+        res = build_leaderboard(policies, args.scenarios, _seeds(args.seeds), out_dir=_out_dir(args.out), runs_dir=args.runs,
                                 overrides=_overrides(args.set), ray_address=args.ray_address, ray_num_cpus=args.ray_num_cpus)
     except ValueError as e:
         raise SystemExit(f"gridshift: {e}") from None
@@ -100,9 +107,11 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def cmd_policies(args: argparse.Namespace) -> int:
-    from gridshift.agents.registry import available_policies
+    from gridshift.agents.registry import policy_descriptions
 
-    print("\n".join(available_policies()))
+    rows = policy_descriptions()
+    width = max(len(k) for k in rows)
+    print("\n".join(f"{k.ljust(width)}  {v}" for k, v in rows.items()))
     return 0
 
 
@@ -154,7 +163,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_cascade(args: argparse.Namespace) -> int:
     from gridshift.eval.cascade import run_cascade
 
-    res = run_cascade(args.out, gas=args.gas, stagger=args.stagger, penetrations=tuple(args.penetrations),
+    res = run_cascade(_out_dir(args.out), gas=args.gas, stagger=args.stagger, penetrations=tuple(args.penetrations),
                       n_dcs=tuple(args.n_dcs), windows=tuple(args.windows), seeds=tuple(_seeds(args.seeds)),
                       horizon_steps=args.horizon_steps)
     print(res["paths"]["report"].read_text())
@@ -163,7 +172,12 @@ def cmd_cascade(args: argparse.Namespace) -> int:
 
 
 def cmd_grid_day(args: argparse.Namespace) -> int:
+    import math
+
     from gridshift.eval.grid_day import print_day_summary, simulate_grid_day
+
+    if not (math.isfinite(args.dc_load_mw) and args.dc_load_mw >= 0):
+        raise SystemExit(f"gridshift: --dc-load-mw {args.dc_load_mw!r} is invalid: allowed a finite load >= 0 MW")
 
     frame = simulate_grid_day(month=args.month, daytype=args.daytype, dc_load_mw=args.dc_load_mw, seed=args.seed)
     print_day_summary(frame, title=f"one simulated {args.daytype} in month {args.month} on the default grid, DC load {args.dc_load_mw:,.0f} MW")
@@ -281,8 +295,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Bad input (a value, a file, a policy, a scenario) ends with one line,
+    ``gridshift: <what is wrong and what is allowed>``, and exit status 1, never a traceback;
+    ``GRIDSHIFT_DEBUG=1`` shows the traceback instead."""
+    import os
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, OSError, RuntimeError) as e:
+        if os.environ.get("GRIDSHIFT_DEBUG"):
+            raise
+        raise SystemExit(f"gridshift: {e}") from None
 
 
 if __name__ == "__main__":

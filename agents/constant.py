@@ -13,8 +13,10 @@ from gridshift.agents.base import ReleasePolicy
 
 
 class HoldE2E3(ReleasePolicy):
-    """``hold_e2e3``: release E1 fully, hold E2 and E3 (release 0) every step. With the SLA guard
-    on, held jobs still start when their slack reaches zero, so nothing is dropped for it."""
+    """Constant: release E1, hold E2 and E3 every step (the SLA guard still starts them at zero slack).
+
+    With the SLA guard on, held jobs start when their slack reaches zero, so nothing is dropped
+    for it."""
 
     name = "hold_e2e3"
 

@@ -302,8 +302,10 @@ def _at(st, t_abs: int):
 
 
 class Oracle:
-    """``oracle``: the perfect-foresight LP schedule, replayed (module docstring). Needs the
-    runner's live env in its :class:`PolicyContext` (``context.env``)."""
+    """Perfect-foresight LP schedule of all flexible work (HiGHS), replayed: the score's 100 anchor.
+
+    See the module docstring. Needs the runner's live env in its :class:`PolicyContext`
+    (``context.env``)."""
 
     name = "oracle"
     action_mode = "box"

@@ -53,6 +53,23 @@ def builtin_policies() -> dict[str, Callable[..., Policy]]:
             | {k: _shipped(k, v) for k, v in SHIPPED_POLICIES.items()})
 
 
+def policy_descriptions() -> dict[str, str]:
+    """Every policy spec form with a one-line description (``gridshift policies``)."""
+    import inspect
+
+    out = {}
+    for name, factory in sorted(builtin_policies().items()):
+        if name in SHIPPED_POLICIES:
+            out[name] = f"shipped stable-baselines3 agent ({SHIPPED_POLICIES[name]}); needs the train extra"
+            continue
+        doc = inspect.getdoc(factory) or ""
+        out[name] = doc.strip().splitlines()[0] if doc.strip() else ""
+    out["sb3:PATH"] = "a stable-baselines3 zip trained by `gridshift train sb3` (PATH/policy.zip)"
+    out["rllib:PATH"] = "an RLlib run directory or checkpoint trained by `gridshift train rllib`"
+    out["package.module:Class"] = "your own Policy class, imported (the current directory is searched first)"
+    return out
+
+
 def available_policies() -> list[str]:
     return sorted(builtin_policies()) + [f"{k}:PATH" for k in sorted(_LOADERS)] + ["package.module:Class"]
 
@@ -69,9 +86,9 @@ def make_policy(spec: str, **kwargs) -> Policy:
     elif ":" in spec:
         mod_name, _, attr = spec.partition(":")
         try:
-            mod = importlib.import_module(mod_name)
+            mod = _import_from_cwd(mod_name)
             obj = getattr(mod, attr)
-        except (ImportError, AttributeError) as e:
+        except (ImportError, AttributeError, TypeError, ValueError) as e:
             raise ValueError(f"cannot import policy {spec!r} ({e}); available policies: {available_policies()}") from None
         pol = obj(**kwargs)
     else:
@@ -80,6 +97,22 @@ def make_policy(spec: str, **kwargs) -> Policy:
     if missing:
         raise ValueError(f"policy {spec!r} does not implement the Policy protocol: missing {missing}")
     return pol
+
+
+def _import_from_cwd(mod_name: str):
+    """Import ``mod_name`` as ``python -m`` would: the current directory first."""
+    import os
+    import sys
+
+    cwd = os.getcwd()
+    added = cwd not in sys.path and "" not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    try:
+        return importlib.import_module(mod_name)
+    finally:
+        if added:
+            sys.path.remove(cwd)
 
 
 def _ensure_default_loaders() -> None:

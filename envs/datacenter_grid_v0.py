@@ -20,9 +20,9 @@ while env.agents:
 | API | `parallel_env()` (PettingZoo `ParallelEnv`), `env()` / `raw_env()` (AEC, through PettingZoo's converter), `vector_env()` (batched arrays, :class:`DCGridVectorEnv`) |
 | Agents | `dc_0` ... `dc_{N-1}`, `N = n_datacenters` (default 8; tested up to 1,000) |
 | Action space | `Discrete(6)` (8 with a battery), `MultiDiscrete([5, 5, 5(, 3)])` or `Box([0,0,0(,-1)], 1)`: `action_mode` |
-| Observation space | `Box(low, high, (34,), float32)` with the default 4 forecast horizons; named by `ObservationLayout` |
+| Observation space | `Box(low, high, (<<OBSERVATION_SIZE>>,), float32)` with the default 4 forecast horizons; named by `ObservationLayout` |
 | State space | `Box(-inf, inf, (11 + 5 N,), float32)`: true grid signals, exogenous inputs, events, every DC's load and queues |
-| Episode | `horizon_steps` steps of `step_minutes` (288 x 15 min = 3 days) after a 1-day FIFO warm-up; all agents truncate together, never terminate |
+| Episode | `horizon_steps` steps of `step_minutes` (288 x 15 min = 3 days) after a 1-day FIFO warm-up; all agents truncate together, never terminate. `max_cycles=K` (PettingZoo's name) sets `horizon_steps=K` |
 
 ## Dynamics (one step)
 
@@ -71,23 +71,7 @@ Read fields by name: `env.layout.get(obs, "price")`. Prices are $/MWh / 100; car
 divided by the fleet's maximum emission factor (so `avg_ci` is EM §II's
 `CI / max CI`); loads and queues are per unit of the DC's dynamic IT capacity.
 
-| index | field | meaning |
-| --- | --- | --- |
-| 0-3 | `tod_sin`, `tod_cos`, `dow_sin`, `dow_cos` | DC-local time of day and day of week |
-| 4 | `price` | observed system price |
-| 5 | `renewable_fraction` | observed renewable share of generation |
-| 6 | `avg_ci` | observed average carbon intensity / max |
-| 7 | `marginal_ci` | observed marginal carbon intensity / max |
-| 8 | `peak_demand_penalty` | `max(0, (demand - baseline) / peak)`, EM §II |
-| 9 | `demand_vs_peak` | total demand / peak non-DC demand |
-| 10 | `reserve_margin` | reserve headroom / peak non-DC demand |
-| 11-13 | `dr_announced`, `dr_active`, `dr_lead` | demand-response event state |
-| 14 | `emergency` | emergency order in force |
-| 15-18 | `renewable_fraction_fc_{1,2,4,6}h` | forecasts (seeded noise growing with the horizon) |
-| 19-22 | `price_fc_{1,2,4,6}h` | price forecasts (day-ahead clearing + noise) |
-| 23-25 | `queue_e1..e3` | queued work, MWh per MW of dynamic capacity |
-| 26-28 | `min_slack_e1..e3` | minimum slack / class max deferral (1 when empty) |
-| 29-32 | `utilization`, `e0_load`, `flex_load`, `soc` | own load and battery |
+<<OBSERVATION_TABLE>>
 
 ## Reward
 
@@ -134,7 +118,7 @@ from __future__ import annotations
 from pettingzoo.utils import parallel_to_aec, wrappers
 
 from gridshift.envs.dcgrid.env import DataCenterGridEnv
-from gridshift.envs.dcgrid.observation import ObservationLayout
+from gridshift.envs.dcgrid.observation import ObservationLayout, build_layout
 from gridshift.envs.dcgrid.scenario import Scenario, available_scenarios, load_scenario
 from gridshift.envs.dcgrid.vector import DCGridVectorEnv
 
@@ -152,20 +136,42 @@ __all__ = [
 ]
 
 
-def parallel_env(scenario="default", render_mode=None, infos="full", **overrides) -> DataCenterGridEnv:
+def _max_cycles(max_cycles, overrides: dict) -> dict:
+    """PettingZoo's ``max_cycles`` is the episode length, ``horizon_steps``."""
+    if max_cycles is None:
+        return overrides
+    if "horizon_steps" in overrides and overrides["horizon_steps"] != max_cycles:
+        raise ValueError(f"max_cycles={max_cycles!r} and horizon_steps={overrides['horizon_steps']!r} disagree: "
+                         "allowed one of them, or equal values")
+    return {**overrides, "horizon_steps": max_cycles}
+
+
+def parallel_env(scenario="default", render_mode=None, infos="full", max_cycles=None, **overrides) -> DataCenterGridEnv:
     """The PettingZoo ``ParallelEnv``."""
-    return DataCenterGridEnv(scenario=scenario, render_mode=render_mode, infos=infos, **overrides)
+    return DataCenterGridEnv(scenario=scenario, render_mode=render_mode, infos=infos, **_max_cycles(max_cycles, overrides))
 
 
-def raw_env(scenario="default", render_mode=None, infos="full", **overrides):
+def raw_env(scenario="default", render_mode=None, infos="full", max_cycles=None, **overrides):
     """The AEC env, converted from the parallel one by PettingZoo."""
-    return parallel_to_aec(parallel_env(scenario=scenario, render_mode=render_mode, infos=infos, **overrides))
+    return parallel_to_aec(parallel_env(scenario=scenario, render_mode=render_mode, infos=infos, max_cycles=max_cycles,
+                                        **overrides))
 
 
-def env(scenario="default", render_mode=None, infos="full", **overrides):
+def env(scenario="default", render_mode=None, infos="full", max_cycles=None, **overrides):
     """The AEC env with PettingZoo's standard wrappers (order enforcing)."""
-    e = raw_env(scenario=scenario, render_mode=render_mode, infos=infos, **overrides)
+    e = raw_env(scenario=scenario, render_mode=render_mode, infos=infos, max_cycles=max_cycles, **overrides)
     return wrappers.OrderEnforcingWrapper(e)
+
+
+def _observation_docs(doc: str) -> str:
+    """Fill the docstring's observation table and size from the default scenario's layout, so
+    the documentation cannot drift from the space."""
+    sc = Scenario()
+    lay = build_layout(sc.forecast_horizons_h, sc.floor_price_usd_per_mwh / 100.0, sc.voll_usd_per_mwh / 100.0)
+    return doc.replace("<<OBSERVATION_TABLE>>", lay.markdown_table()).replace("<<OBSERVATION_SIZE>>", str(lay.size))
+
+
+__doc__ = _observation_docs(__doc__)
 
 
 def vector_env(scenario="default", num_envs: int = 1, **overrides) -> DCGridVectorEnv:

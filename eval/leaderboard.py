@@ -52,11 +52,11 @@ class Progress:
 
     def _draw(self, note: str = "") -> None:
         el = time.perf_counter() - self.t0
-        eta = el / self.done * (self.total - self.done) if self.done else float("nan")
+        eta = f"{el / self.done * (self.total - self.done):6.1f}s" if self.done else "   --"
         width = 24
         fill = int(width * self.done / max(self.total, 1))
         line = (f"[{'#' * fill}{'.' * (width - fill)}] {self.done}/{self.total} {self.label}  "
-                f"{el:6.1f}s elapsed  ETA {eta:6.1f}s  {note[:40]}")
+                f"{el:6.1f}s elapsed  ETA {eta}  {note[:40]}")
         if self.tty:
             self.stream.write("\r" + line.ljust(110) + ("\n" if self.done >= self.total else ""))
         else:

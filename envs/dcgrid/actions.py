@@ -44,6 +44,25 @@ RELEASE_LEVELS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
 BATTERY_LEVELS = np.array([-1.0, 0.0, 1.0])
 
 
+def _numeric(actions, what: str, allowed: str, *, integer: bool) -> np.ndarray:
+    """``actions`` as an array of real numbers (integers when ``integer``), or a ValueError that
+    names the action and what is allowed. Booleans, strings, complex numbers and objects are
+    refused: they are never valid actions, even where numpy would convert them."""
+    try:
+        a = np.asarray(actions)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{what} action {actions!r} is invalid: allowed {allowed} ({e})") from None
+    if a.dtype.kind not in "iuf":
+        raise ValueError(f"{what} action {actions!r} is invalid: allowed {allowed} (got dtype {a.dtype})")
+    if a.dtype.kind == "f":
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{what} action {actions!r} is invalid: allowed finite {allowed}")
+        if integer and not np.all(a == np.round(a)):
+            raise ValueError(f"{what} action {actions!r} is invalid: allowed {allowed} (non-integer values are "
+                             "not rounded or truncated)")
+    return a
+
+
 class ActionAdapter:
     """Maps one action space onto core actions ``[..., 4]``."""
 
@@ -65,9 +84,7 @@ class DiscreteAdapter(ActionAdapter):
         self.noop = 0
 
     def to_core(self, actions):
-        a = np.asarray(actions)
-        if a.dtype.kind not in "iu" and not (a.dtype.kind == "f" and np.all(a == np.round(a))):
-            raise ValueError(f"discrete action {actions!r} is invalid: allowed integers 0..{len(self.table) - 1}")
+        a = _numeric(actions, "discrete", f"integers 0..{len(self.table) - 1}", integer=True)
         if a.size and (a.min() < 0 or a.max() >= len(self.table)):
             raise ValueError(f"discrete action {a.min() if a.min() < 0 else a.max()} is invalid: allowed 0..{len(self.table) - 1}")
         return self.table[a.astype(np.intp, copy=False)]
@@ -83,7 +100,7 @@ class MultiDiscreteAdapter(ActionAdapter):
         self.noop = np.array([len(RELEASE_LEVELS) - 1] * 3 + ([1] if battery else []), dtype=np.int64)
 
     def to_core(self, actions):
-        a = np.asarray(actions)
+        a = _numeric(actions, "multidiscrete", f"integers 0 <= a < {self.space.nvec.tolist()}", integer=True)
         k = 4 if self.battery else 3
         if a.shape[-1:] != (k,):
             raise ValueError(f"multidiscrete action of shape {a.shape} is invalid: allowed shape (..., {k})")
@@ -111,12 +128,10 @@ class BoxAdapter(ActionAdapter):
             self.noop[3] = 0.0
 
     def to_core(self, actions):
-        a = np.asarray(actions, dtype=np.float64)
+        a = _numeric(actions, "box", "finite numbers", integer=False).astype(np.float64, copy=False)
         k = 4 if self.battery else 3
         if a.shape[-1:] != (k,):
             raise ValueError(f"box action of shape {a.shape} is invalid: allowed shape (..., {k})")
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"box action {a.tolist()} is invalid: allowed finite values")
         out = np.zeros(a.shape[:-1] + (4,))
         out[..., :3] = np.clip(a[..., :3], 0.0, 1.0)
         if self.battery:

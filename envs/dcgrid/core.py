@@ -33,7 +33,14 @@ from gridshift.envs.dcgrid import jobs as J
 from gridshift.envs.dcgrid import kernels as K
 from gridshift.envs.dcgrid.observation import ObservationLayout, build_layout
 from gridshift.envs.dcgrid.scenario import Scenario
-from gridshift.envs.dcgrid.workload import DCParams, JobTable, dc_params, generate_jobs
+from gridshift.envs.dcgrid.workload import (
+    DCParams,
+    JobTable,
+    check_job_count,
+    class_rates_per_step,
+    dc_params,
+    generate_jobs,
+)
 from gridshift.envs.grid import copper_plate
 from gridshift.envs.grid.copper_plate import _OUT_FIELDS as _GRID_ROWS
 from gridshift.envs.grid.types import Exogenous, GridParams, GridState, MarketParams
@@ -145,6 +152,8 @@ def make_params(sc: Scenario) -> CoreParams:
     )
     grid = GridParams(fleet=fleet, market=market)
     dcs = dc_params(sc)
+    if not sc.workload_trace:  # fail at construction, not at the first reset's allocation
+        check_job_count(sc, float(class_rates_per_step(sc, dcs).sum(axis=1).max()) * (sc.warmup_steps + sc.horizon_steps), dcs.n)
     layout = build_layout(sc.forecast_horizons_h, sc.floor_price_usd_per_mwh / 100.0, sc.voll_usd_per_mwh / 100.0)
     hsteps = tuple(max(1, int(round(h / sc.step_hours))) for h in sc.forecast_horizons_h)
     max_ci = 1000.0 * float(max(fleet.emission_t_co2_per_mwh.max(), 1e-9))
@@ -278,9 +287,13 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
     fifo = np.ones((nb, n, 4))
     fifo[..., 3] = 0.0
     if sc.warmup_steps == 0:
-        # Still clear one step so that every signal is defined, without advancing time.
-        step(params, st, fifo, rng)
-        st.t[:] = 0
+        # Clear step 0 once on a copy in which no job arrives, so that every signal the first
+        # observation reads is defined; keep only its grid and telemetry. The jobs of step 0
+        # are simulated once, by the agents' first step (not twice).
+        dry = st.copy()
+        dry.next_arrival[:] = dry.jobs.n_jobs
+        step(params, dry, fifo, rng)
+        st.grid, st.last, st.signal_hist, st.observed, st.anomaly = dry.grid, dry.last, dry.signal_hist, dry.observed, dry.anomaly
     for _ in range(sc.warmup_steps):
         step(params, st, fifo, rng)
     return st

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Mapping
 
 import numpy as np
 from gymnasium import spaces
@@ -118,6 +119,9 @@ class DataCenterGridEnv(ParallelEnv):
     def step(self, actions: dict):
         if self._state is None or not self.agents:
             raise RuntimeError("step() called on a finished or un-reset env: call reset() first")
+        if not isinstance(actions, Mapping):
+            raise ValueError(f"actions must be a dict {{agent: action}} for the live agents {self.agents}, "
+                             f"not a {type(actions).__name__}")
         agents = self.agents
         if actions.keys() != self._live:
             unknown = set(actions) - set(agents)
@@ -126,7 +130,7 @@ class DataCenterGridEnv(ParallelEnv):
             missing = [a for a in agents if a not in actions]
             raise ValueError(f"missing actions for agents {missing}: every live agent must act")
         vals = [actions[a] for a in agents]
-        if self._valid_discrete is not None and self._valid_discrete.issuperset(vals) and all(type(x) is not bool for x in vals):
+        if self._valid_discrete is not None and self._fast_discrete(vals):
             core_actions = self.adapter.table.take(vals, axis=0)[None]  # fast path, validated
         else:
             core_actions = self._to_core_checked(vals, actions)
@@ -172,6 +176,14 @@ class DataCenterGridEnv(ParallelEnv):
             self._live = set()
         return observations, rewards, terms, truncs, infos
 
+    def _fast_discrete(self, vals) -> bool:
+        """Every action a valid Python or NumPy integer (a 0-d array is not hashable: slow path)."""
+        try:
+            return self._valid_discrete.issuperset(vals) and all(type(x) is not bool and not isinstance(x, np.bool_)
+                                                                 for x in vals)
+        except TypeError:
+            return False
+
     def _to_core_checked(self, vals, actions):
         try:
             return self.adapter.to_core(np.asarray(vals)[None])
@@ -193,6 +205,8 @@ class DataCenterGridEnv(ParallelEnv):
         """The episode's job ledger as a pandas DataFrame (one row per job that arrived)."""
         from gridshift.envs.dcgrid.ledger import ledger_frame
 
+        if self._state is None:
+            raise RuntimeError("ledger() needs an episode: call reset() first")
         return ledger_frame(self.params, self._state, env_index=0)
 
     def render(self):

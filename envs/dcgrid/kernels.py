@@ -125,7 +125,8 @@ def telemetry(t, delay, true_sig, signal_hist, observed, u, kind, anomaly_prob, 
         w = tb % d1
         for j in range(k):
             signal_hist[b, w, j] = true_sig[b, j]
-        r = (tb - delay) % d1 if tb >= delay else w
+        # Before `delay` steps exist the agents see the oldest reading (step 0), never the truth.
+        r = (tb - delay) % d1 if tb >= delay else 0
         anomaly_out[b] = -1
         if anomaly_prob > 0.0 and u[b] < anomaly_prob:
             kk = kind[b]

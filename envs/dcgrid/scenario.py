@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
+
+import numpy as np
 
 from gridshift.envs.grid.types import ParamError
 
@@ -41,6 +40,51 @@ def _in(name, v, lo, hi, *, lo_open=False, hi_open=False, integer=False):
         rb = ")" if hi_open else "]"
         kind = "an integer" if integer else "a number"
         raise ParamError(f"scenario field {name}={v!r} is invalid: allowed {kind} in {lb}{lo}, {hi}{rb}")
+
+
+_TUPLE_FIELDS = ("dc_utc_offsets_h", "job_mix", "job_duration_h", "job_power_frac", "diurnal_amplitude",
+                 "forecast_horizons_h")
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def _coerce_fields(sc) -> None:
+    """Bring every field to its declared type before validation: integer-valued floats and NumPy
+    scalars become the ints or floats they are (``horizon_steps=48.0``, ``np.int64(8)``), lists
+    become tuples of floats; anything else of the wrong type (``fleet=123``, ``None`` in
+    ``job_mix``, a list for an enum) fails here, naming the field, the value and the type allowed."""
+    for f in dataclasses.fields(sc):
+        v = getattr(sc, f.name)
+        kind = str(f.type)
+        if f.name in _TUPLE_FIELDS:
+            if isinstance(v, np.ndarray):
+                v = v.tolist()
+            if not isinstance(v, (list, tuple)):
+                raise ParamError(f"scenario field {f.name}={v!r} is invalid: allowed a list of numbers")
+            for i, x in enumerate(v):
+                if not _is_real(x):
+                    raise ParamError(f"scenario field {f.name}[{i}]={x!r} is invalid: allowed a number")
+            v = tuple(float(x) for x in v)
+        elif kind == "int":
+            if _is_real(v) and float(v).is_integer():
+                v = int(v)
+            elif not _is_real(v):
+                raise ParamError(f"scenario field {f.name}={v!r} is invalid: allowed an integer")
+        elif kind == "float":
+            if not _is_real(v):
+                raise ParamError(f"scenario field {f.name}={v!r} is invalid: allowed a number")
+            v = float(v)
+        elif kind == "bool":
+            if isinstance(v, np.bool_):
+                v = bool(v)
+            if not isinstance(v, bool):
+                raise ParamError(f"scenario field {f.name}={v!r} is invalid: allowed true or false")
+        elif kind == "str":
+            if not isinstance(v, str):
+                raise ParamError(f"scenario field {f.name}={v!r} is invalid: allowed a string")
+        object.__setattr__(sc, f.name, v)
 
 
 @dataclass(frozen=True)
@@ -197,12 +241,7 @@ class Scenario:
     """Job-slot capacity per DC and episode; 0 sizes it from the expected arrivals."""
 
     def __post_init__(self) -> None:
-        for k in ("dc_utc_offsets_h", "job_mix", "job_duration_h", "job_power_frac", "diurnal_amplitude", "forecast_horizons_h"):
-            v = getattr(self, k)
-            if isinstance(v, (list, tuple)):
-                object.__setattr__(self, k, tuple(float(x) for x in v))
-            else:
-                raise ParamError(f"scenario field {k}={v!r} is invalid: allowed a list of numbers")
+        _coerce_fields(self)
         _in("step_minutes", self.step_minutes, 1, 60)
         _in("horizon_steps", self.horizon_steps, 1, 100_000, integer=True)
         _in("warmup_steps", self.warmup_steps, 0, 100_000, integer=True)
@@ -265,6 +304,9 @@ class Scenario:
         _in("emergency_penalty_usd_per_mwh", self.emergency_penalty_usd_per_mwh, 0, 1e6)
         if not self.forecast_horizons_h:
             raise ParamError("scenario field forecast_horizons_h=() is invalid: allowed a non-empty list of hours in (0, 48]")
+        if len(set(self.forecast_horizons_h)) != len(self.forecast_horizons_h):
+            raise ParamError(f"scenario field forecast_horizons_h={list(self.forecast_horizons_h)!r} is invalid: "
+                             "allowed distinct hours (each horizon is one observation field)")
         for i, h in enumerate(self.forecast_horizons_h):
             _in(f"forecast_horizons_h[{i}]", h, 0, 48, lo_open=True)
         _in("forecast_noise", self.forecast_noise, 0, 1)
@@ -294,7 +336,8 @@ class Scenario:
         if self.reward_mode not in REWARD_MODES:
             raise ParamError(f"scenario field reward_mode={self.reward_mode!r} is invalid: allowed one of {REWARD_MODES}")
         _in("reward_mix", self.reward_mix, 0, 1)
-        _in("reward_scale_usd", self.reward_scale_usd, 0, 1e9, lo_open=True)
+        # Below $0.001 per reward unit a system-wide social cost overflows float32 rewards.
+        _in("reward_scale_usd", self.reward_scale_usd, 1e-3, 1e9)
         _in("max_jobs_per_dc", self.max_jobs_per_dc, 0, 10_000_000, integer=True)
         for k in ("sla_guard", "dr_enabled", "emergency_enabled", "backlog_terminal_value", "carbon_in_dispatch"):
             if not isinstance(getattr(self, k), bool):
@@ -330,43 +373,6 @@ def with_overrides(base: Scenario, overrides: dict) -> Scenario:
     return dataclasses.replace(base, **overrides)
 
 
-def scenario_dir() -> Path:
-    return Path(str(resources.files("gridshift.data") / "scenarios"))
+from gridshift.envs.dcgrid.scenario_io import available_scenarios, load_scenario, scenario_dir  # noqa: E402
 
-
-def available_scenarios() -> list[str]:
-    return sorted(p.stem for p in scenario_dir().glob("*.toml"))
-
-
-def load_scenario(name_or_path: str | Path = "default", **overrides) -> Scenario:
-    """Load a scenario by name (``data/scenarios/NAME.toml``) or path, then apply overrides.
-
-    A scenario file may name a ``base`` scenario; its keys override the base's.
-    """
-    if isinstance(name_or_path, Scenario):
-        return with_overrides(name_or_path, overrides)
-    p = Path(name_or_path)
-    if p.suffix != ".toml":
-        p = scenario_dir() / f"{name_or_path}.toml"
-        if not p.is_file():
-            raise ParamError(f"unknown scenario {name_or_path!r}: allowed {available_scenarios()} or a path to a .toml file")
-    elif not p.is_file():
-        raise ParamError(f"scenario file {p} not found")
-    try:
-        data = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise ParamError(f"scenario file {p}: invalid TOML: {e}") from e
-    base_name = data.pop("base", None)
-    base = load_scenario(base_name) if base_name else Scenario()
-    data.setdefault("name", p.stem)
-    unknown = sorted(set(data) - set(_FIELDS))
-    if unknown:
-        raise ParamError(f"scenario file {p}: unknown key(s) {unknown}: allowed keys are {sorted(_FIELDS)}")
-    try:
-        sc = with_overrides(base, data)
-    except ParamError as e:
-        raise ParamError(f"scenario file {p}: {e}") from e
-    return with_overrides(sc, overrides)
-
-
-__all__ = ["Scenario", "load_scenario", "available_scenarios", "with_overrides", "ELASTICITY_PRESETS", "field"]
+__all__ = ["Scenario", "load_scenario", "available_scenarios", "scenario_dir", "with_overrides", "ELASTICITY_PRESETS", "field"]

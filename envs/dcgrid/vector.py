@@ -49,6 +49,9 @@ class DCGridVectorEnv:
         per-DC arrays and per-env values (:class:`gridshift.envs.dcgrid.core.StepInfo`)."""
         if self.state is None:
             raise RuntimeError("call reset() before step()")
+        if self._steps >= self.scenario.horizon_steps:
+            raise RuntimeError(f"the episodes ended at the horizon ({self.scenario.horizon_steps} steps): call reset() "
+                               "(or settle() to serve the backlog) before stepping again")
         core_actions = self.adapter.to_core(actions)
         if core_actions.shape != (self.num_envs, self.n_agents, 4):
             raise ValueError(

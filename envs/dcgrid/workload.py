@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gridshift.envs.dcgrid.scenario import N_CLASSES, Scenario
+from gridshift.envs.grid.types import ParamError
 
 PEAK_LOCAL_HOUR = 15.0
 
@@ -80,6 +81,22 @@ def dc_params(sc: Scenario) -> DCParams:
     )
 
 
+#: Most jobs one DC may expect in one episode, and bytes per job slot of the job table and ledger.
+MAX_JOBS_PER_DC = 2_000_000
+_BYTES_PER_JOB = 40
+
+
+def check_job_count(sc: Scenario, expected_per_dc: float, n_tables: int) -> None:
+    """Fail before allocating when the workload would need an absurd number of job slots (tiny
+    jobs: ``job_power_frac`` x ``job_duration_h`` near zero make the arrival rate explode)."""
+    if not expected_per_dc <= MAX_JOBS_PER_DC:
+        gib = expected_per_dc * n_tables * _BYTES_PER_JOB / 2**30
+        raise ParamError(
+            f"scenario gives about {expected_per_dc:,.0f} jobs per DC per episode ({gib:,.1f} GiB of job tables for "
+            f"{n_tables} DC-episodes): allowed at most {MAX_JOBS_PER_DC:,}; raise job_power_frac "
+            f"{list(sc.job_power_frac)} or job_duration_h {list(sc.job_duration_h)}, or shorten the episode")
+
+
 def class_rates_per_step(sc: Scenario, dcp: DCParams) -> np.ndarray:
     """Mean arrivals per step per class, ``[N, 4]``, before the diurnal/weekly shape."""
     dt = sc.step_hours
@@ -130,6 +147,7 @@ def generate_jobs(sc: Scenario, dcp: DCParams, rng: np.random.Generator, n_envs:
     amp = np.array(sc.diurnal_amplitude)
     diurnal = 1.0 + amp[None, None, None, :] * np.cos(2 * np.pi * (hod[..., None] - PEAK_LOCAL_HOUR) / 24.0)
     lam = rate[None, :, None, :] * diurnal * weekend[..., None]  # [B, N, T, C]
+    check_job_count(sc, float(lam.sum(axis=(2, 3)).max()), n_envs * n)
     counts = rng.poisson(lam)
     per_dc = counts.sum(axis=(2, 3))  # [B, N]
     j_max = _slots(sc, per_dc)
