@@ -27,19 +27,21 @@ def register_loader(kind: str, loader: Callable[[str], Policy]) -> None:
 
 
 #: Trained policies shipped with the package (``agents/weights/``; each ``.json`` beside the zip
-#: records the exact command and seed that rebuild it). They need the ``train`` extra.
-SHIPPED_POLICIES: dict[str, str] = {"sb3_ppo": "sb3_ppo_default.zip", "sb3_dqn": "sb3_dqn_default.zip"}
+#: records the exact command and seed that rebuild it). They run from the ``.npz`` export of the
+#: zip with NumPy alone (:mod:`gridshift.agents.mlp`), so they need neither torch nor SB3.
+SHIPPED_POLICIES: dict[str, str] = {"sb3_ppo": "sb3_ppo_default.npz", "sb3_dqn": "sb3_dqn_default.npz"}
 
 
 def _shipped(name: str, filename: str) -> Callable[..., Policy]:
     def make(**kwargs) -> Policy:
         from pathlib import Path
 
+        from gridshift.agents.mlp import MLPPolicy
+
+        if kwargs:
+            raise ValueError(f"policy {name!r} takes no arguments, got {sorted(kwargs)}")
         path = Path(__file__).resolve().parent / "weights" / filename
-        pol = _lazy("gridshift.agents.trained", "load_sb3")(str(path), **kwargs)
-        pol.name = name
-        pol.weights_path = str(path)  # what the run cache key hashes
-        return pol
+        return MLPPolicy.from_npz(path, name=name)  # weights_path is what the run cache key hashes
 
     return make
 
@@ -60,7 +62,7 @@ def policy_descriptions() -> dict[str, str]:
     out = {}
     for name, factory in sorted(builtin_policies().items()):
         if name in SHIPPED_POLICIES:
-            out[name] = f"shipped stable-baselines3 agent ({SHIPPED_POLICIES[name]}); needs the train extra"
+            out[name] = f"shipped stable-baselines3 agent, run with NumPy from weights/{SHIPPED_POLICIES[name]}"
             continue
         doc = inspect.getdoc(factory) or ""
         out[name] = doc.strip().splitlines()[0] if doc.strip() else ""
