@@ -434,6 +434,7 @@ def observe(params: CoreParams, st: CoreState, rng: np.random.Generator) -> np.n
         st.t, sc.step_hours, params.offs_rel_h, st.start_dow, st.observed, st.demand_ring, sc.peak_demand_mw,
         params.max_ci_g_per_kwh, st.dr_start, st.dr_end, st.em_end, sc.dr_lead_steps,
         params.hsteps_arr, params.hhours_arr, sc.forecast_noise, st.da_renewable_fraction, st.da_price, noise,
+        sc.floor_price_usd_per_mwh / 100.0, sc.voll_usd_per_mwh / 100.0,
         q, sl, params.max_def_e123, last["running_mw"], last["e0_mw"], last["flex_mw"], dcs.dynamic_mw,
         st.soc_mwh, dcs.battery_mwh, params.obs_low, params.obs_high, obs,
     )

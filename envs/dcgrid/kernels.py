@@ -152,7 +152,7 @@ def telemetry(t, delay, true_sig, signal_hist, observed, u, kind, anomaly_prob, 
 
 @numba.njit(cache=True, nogil=True)
 def observe(t, step_hours, offs_rel, start_dow, observed, demand_ring, peak, max_ci,
-            dr_start, dr_end, em_end, dr_lead, hsteps, hhours, fc_noise, da_ren, da_price, noise,
+            dr_start, dr_end, em_end, dr_lead, hsteps, hhours, fc_noise, da_ren, da_price, noise, fc_lo, fc_hi,
             q_mwh, slack, max_def, running, e0, flex, dyn, soc, bat_mwh, low, high, obs):  # pragma: no cover
     """Fill ``obs [B, N, D]`` in the order of :func:`.observation.build_layout`."""
     nb, n, d = obs.shape
@@ -191,13 +191,19 @@ def observe(t, step_hours, offs_rel, start_dow, observed, demand_ring, peak, max
             k = 15
             for h in range(nh):
                 idx = min(tb + hsteps[h], tlen - 1)
-                obs[b, i, k + h] = da_ren[b, idx] * (1.0 + fc_noise * hhours[h] * noise[0, b, h])
-                obs[b, i, k + nh + h] = da_price[b, idx] * (1.0 + fc_noise * hhours[h] * noise[1, b, h]) / 100.0
+                # Forecasts stay inside what the market can produce: a share in [0, 1] and a price in
+                # [floor, VOLL] ($/MWh / 100), whatever the noise.
+                fr = da_ren[b, idx] * (1.0 + fc_noise * hhours[h] * noise[0, b, h])
+                fp = da_price[b, idx] * (1.0 + fc_noise * hhours[h] * noise[1, b, h]) / 100.0
+                obs[b, i, k + h] = min(max(fr, 0.0), 1.0)
+                obs[b, i, k + nh + h] = min(max(fp, fc_lo), fc_hi)
             k += 2 * nh
             for c in range(3):
                 obs[b, i, k + c] = q_mwh[c, b, i] / dyn[i]
                 md = max(max_def[c], 1.0)
-                obs[b, i, k + 3 + c] = min(slack[c, b, i], md) / md
+                # negative slack: a job that can no longer finish on time (an emergency cap kept
+                # it from starting); shown down to -1 class max deferral
+                obs[b, i, k + 3 + c] = max(min(slack[c, b, i], md), -md) / md
             k += 6
             obs[b, i, k] = running[b, i] / dyn[i]
             obs[b, i, k + 1] = e0[b, i] / dyn[i]

@@ -98,7 +98,8 @@ def build_layout(horizons_h: tuple[float, ...], price_low: float, price_high: fl
     for c in (1, 2, 3):
         f.append(Field(f"queue_e{c}", 0, 1e3, f"queued E{c} work, MWh / (dynamic IT capacity x 1 h)"))
     for c in (1, 2, 3):
-        f.append(Field(f"min_slack_e{c}", 0, 1, f"minimum slack of queued E{c} jobs / class max deferral (1 if empty)"))
+        f.append(Field(f"min_slack_e{c}", -1, 1, f"minimum slack of queued E{c} jobs / class max deferral (1 if empty; "
+                                                  "< 0: already too late to finish on time)"))
     f += [
         Field("utilization", 0, 1, "running dynamic IT power / dynamic IT capacity"),
         Field("e0_load", 0, 1, "running E0 power / dynamic IT capacity"),
