@@ -165,7 +165,7 @@ def cmd_cascade(args: argparse.Namespace) -> int:
 
     res = run_cascade(_out_dir(args.out), gas=args.gas, stagger=args.stagger, penetrations=tuple(args.penetrations),
                       n_dcs=tuple(args.n_dcs), windows=tuple(args.windows), seeds=tuple(_seeds(args.seeds)),
-                      horizon_steps=args.horizon_steps)
+                      horizon_steps=args.horizon_steps, scenario=args.scenario, overrides=_overrides(args.set))
     print(res["paths"]["report"].read_text())
     print(f"cascade study written to {args.out}/ in {res['wall_s']:.1f} s")
     return 0
@@ -220,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="run a policy on a scenario for some seeds; one JSON per run")
     e.add_argument("--policy", required=True, help="built-in name, package.module:Class, rllib:PATH or sb3:PATH")
     e.add_argument("--scenario", default="default")
-    e.add_argument("--seeds", default="0-4")
+    e.add_argument("--seeds", default=DEFAULT_EVAL_SEEDS, help=f"held-out evaluation seeds (default {DEFAULT_EVAL_SEEDS})")
     e.add_argument("--out", default="runs")
     e.add_argument("--parquet", action="store_true", help="also write the per-step record and the ledger as Parquet")
     e.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="scenario overrides")
@@ -271,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--windows", type=int, nargs="+", default=[0, 2, 4, 8, 16])
     c.add_argument("--seeds", default="0-1")
     c.add_argument("--horizon-steps", type=int, default=192)
+    c.add_argument("--scenario", default="default", help="base scenario of every sweep cell")
+    c.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="scenario overrides (the sweeps set penetration, "
+                   "n_datacenters and horizon_steps)")
     c.set_defaults(func=cmd_cascade)
 
     d = sub.add_parser("grid-day", help="clear one simulated day of the default grid with a constant DC load")

@@ -83,7 +83,7 @@ def _heatmap(ax, df, value, xcol, ycol, title, fmt="{:.2f}"):
 def run_cascade(out_dir="cascade", *, gas="gas_literal", stagger="gas_stagger",
                 penetrations=(0.02, 0.05, 0.1, 0.2, 0.3), n_dcs=(2, 8, 32, 128, 256),
                 windows=(0, 2, 4, 8, 16), window_n_dcs=32, seeds=(0, 1), scenario="default",
-                horizon_steps=192, progress=True, log=print) -> dict:
+                horizon_steps=192, overrides=None, progress=True, log=print) -> dict:
     """Run the sweeps and write heatmaps, the event figure and ``cascade_report.md``."""
     from gridshift.eval.leaderboard import Progress
 
@@ -106,8 +106,8 @@ def run_cascade(out_dir="cascade", *, gas="gas_literal", stagger="gas_stagger",
     bar = Progress(len(jobs), "episodes") if progress else None
     rows = []
     for sweep, pol, kw, p, n, seed in jobs:
-        res = evaluate_run(pol, scenario, seed, overrides={"penetration": p, "n_datacenters": n, "horizon_steps": horizon_steps},
-                           policy_kwargs=kw)
+        res = evaluate_run(pol, scenario, seed, overrides={**(overrides or {}), "penetration": p, "n_datacenters": n,
+                                                            "horizon_steps": horizon_steps}, policy_kwargs=kw)
         m = res["metrics"]
         rows.append({"sweep": sweep, "policy": pol, "window": kw.get("resume_delay_steps", np.nan), "penetration": p,
                      "n_datacenters": n, "seed": seed, **{k: m.get(k) for k in m}})
