@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from gridshift.agents.registry import builtin_policies, make_policy
+from gridshift.data.paths import data_root
 from gridshift.envs.dcgrid import settlement
 from gridshift.envs.dcgrid.scenario import available_scenarios, load_scenario
 from gridshift.envs.dcgrid.vector import DCGridVectorEnv
@@ -16,6 +17,7 @@ from gridshift.eval.runner import episode_metrics, run_episode
 
 FAST = {"horizon_steps": 24, "warmup_steps": 8}
 SYNTHETIC = [s for s in available_scenarios() if not load_scenario(s).grid_data]
+REAL = [s for s in available_scenarios() if load_scenario(s).grid_data]
 #: Trained agents are checked by their own tests; every other built-in policy is checked here.
 POLICIES = sorted(p for p in builtin_policies() if not p.startswith("sb3_"))
 
@@ -33,7 +35,9 @@ class HoldDiscrete:
         return np.full(self.n, 2)
 
 
-@pytest.mark.parametrize("scenario", SYNTHETIC)
+@pytest.mark.parametrize("scenario", SYNTHETIC + [
+    pytest.param(s, marks=pytest.mark.skipif(data_root() is None, reason="real-data scenario: shared data not found"))
+    for s in REAL])
 def test_every_job_is_served_or_dropped_for_every_policy(scenario):
     n_dc = {"n_datacenters": 8} if load_scenario(scenario).n_datacenters > 16 else {}
     for name in POLICIES:
