@@ -35,37 +35,25 @@ from gridshift.eval.stats import iqm, paired_win_rate, probability_of_improvemen
 
 
 class Progress:
-    """A dependency-free progress line on stderr: done/total, elapsed, ETA."""
+    """A progress bar on stderr (tqdm): done/total, elapsed, rate and ETA, and the last item.
+    On a terminal it redraws in place; in a log it writes a line every few seconds."""
 
     def __init__(self, total: int, label: str = "runs", stream=None):
+        from tqdm import tqdm
+
+        stream = stream or sys.stderr
+        tty = bool(getattr(stream, "isatty", lambda: False)())
         self.total, self.label, self.done = total, label, 0
-        self.stream = stream or sys.stderr
-        # On a terminal the line redraws in place; in a log, one line per 10 % keeps it short.
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self._last_decile = -1
-        self.t0 = time.perf_counter()
-        self._draw()
+        self._bar = tqdm(total=total, desc=label, unit=label.rstrip("s") or "it", file=stream, dynamic_ncols=tty,
+                         ncols=None if tty else 110, mininterval=0.2 if tty else 5.0, smoothing=0.1)
 
     def update(self, n: int = 1, note: str = "") -> None:
         self.done += n
-        self._draw(note)
-
-    def _draw(self, note: str = "") -> None:
-        el = time.perf_counter() - self.t0
-        eta = f"{el / self.done * (self.total - self.done):6.1f}s" if self.done else "   --"
-        width = 24
-        fill = int(width * self.done / max(self.total, 1))
-        line = (f"[{'#' * fill}{'.' * (width - fill)}] {self.done}/{self.total} {self.label}  "
-                f"{el:6.1f}s elapsed  ETA {eta}  {note[:40]}")
-        if self.tty:
-            self.stream.write("\r" + line.ljust(110) + ("\n" if self.done >= self.total else ""))
-        else:
-            decile = 10 * self.done // max(self.total, 1)
-            if decile == self._last_decile:
-                return
-            self._last_decile = decile
-            self.stream.write(line + "\n")
-        self.stream.flush()
+        if note:
+            self._bar.set_postfix_str(note[:40], refresh=False)
+        self._bar.update(n)
+        if self.done >= self.total:
+            self._bar.close()
 
 
 def _ray_runner(ray_address: str, num_cpus: int | None):
