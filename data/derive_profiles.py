@@ -45,6 +45,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gridshift.data.csvio import read_csv
+
 #: Local time zone of each balancing authority in the EIA-930 fuel-mix files.
 BA_TIMEZONE: dict[str, str] = {
     "ERCO": "America/Chicago",
@@ -85,6 +87,20 @@ def source_paths(shared_data: str | Path, ba: str, year: int) -> tuple[Path, Pat
     )
 
 
+def _read_hourly(path: Path, time_col: str, cols: list[str]) -> pd.DataFrame:
+    """``time_col`` parsed to UTC (``t_utc``, one row per hour) and ``cols`` as finite MW
+    (empty cells are NaN), read and checked by :func:`gridshift.data.csvio.read_csv`."""
+    t = read_csv(path, [time_col, *cols], what="an EIA-930 hourly CSV (see shared/data/README.md)")
+    utc = t.times(time_col, "utc")
+    dup = np.flatnonzero(utc.duplicated())
+    if dup.size:
+        i = int(dup[0])
+        raise t.error(time_col, i, t[time_col].iloc[i], "one row per hour", "is a duplicate timestamp")
+    out = pd.DataFrame({c: t.numbers(c, -1e6, 1e6, missing_ok=True) for c in cols})
+    out["t_utc"] = utc
+    return out
+
+
 def load_hourly(
     shared_data: str | Path, ba: str = "ERCO", year: int = 2022, tz: str | None = None
 ) -> pd.DataFrame:
@@ -94,22 +110,12 @@ def load_hourly(
     ``year`` are kept. NaNs are kept here (handled per variable in :func:`typical_day`).
     """
     fuel_path, demand_path = source_paths(shared_data, ba, year)
-    for p in (fuel_path, demand_path):
-        if not p.is_file():
-            raise FileNotFoundError(f"{p}: input file not found (see shared/data/README.md)")
     tz = tz or BA_TIMEZONE.get(ba)
     if tz is None:
-        raise ValueError(
-            f"ba={ba!r}: no default time zone, pass tz= (known: {sorted(BA_TIMEZONE)})"
-        )
-    fm = pd.read_csv(fuel_path, usecols=["timestamp", "SUN", "WND", "WAT", "NUC"])
+        raise ValueError(f"ba={ba!r}: no default time zone, pass tz= (known: {sorted(BA_TIMEZONE)})")
     dcol = f"{ba}_cleaned_MW"
-    dm = pd.read_csv(demand_path, usecols=["date_time_utc", dcol])
-    fm["t_utc"] = pd.to_datetime(fm["timestamp"], utc=True)
-    dm["t_utc"] = pd.to_datetime(dm["date_time_utc"], utc=True)
-    for name, df in (("fuel-mix", fm), ("demand", dm)):
-        if df["t_utc"].duplicated().any():
-            raise ValueError(f"{name} file has duplicate timestamps")
+    fm = _read_hourly(fuel_path, "timestamp", ["SUN", "WND", "WAT", "NUC"])
+    dm = _read_hourly(demand_path, "date_time_utc", [dcol])
     df = fm.merge(dm, on="t_utc", how="inner")
     # EIA-930 stamps close their hour: the hour [t-1h, t) is reported at t.
     t_local = (df["t_utc"] - pd.Timedelta(hours=1)).dt.tz_convert(tz)

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gridshift.data.loaders.timeseries import DataFormatError, numeric, read_csv
+from gridshift.data.csvio import read_csv
 from gridshift.data.paths import data_file
 from gridshift.envs.grid.types import FleetParams
 
@@ -61,19 +61,25 @@ _REQUIRED = ("plant_id", "type", "interconnect", "zone_id", "zone_name", "state"
 
 
 def read_plant_table(path: str | Path | None = None) -> pd.DataFrame:
-    """The plant table, checked (types known, numbers finite, ``0 <= Pmin``)."""
+    """The plant table, checked (one row per ``plant_id``, types known, numbers finite and in
+    range, ``0 <= Pmin``, ``status`` 0 or 1); a bad cell raises
+    :class:`~gridshift.data.csvio.DataFormatError` naming the file, the column and the row."""
     p = Path(path) if path is not None else data_file("fleets", "powersimdata_usa", "plant_fleet_with_costs.csv")
-    df = read_csv(p, _REQUIRED)
-    bad = np.flatnonzero(~df["type"].isin(list(TYPE_FUEL)).to_numpy())
-    if bad.size:
-        i = int(bad[0])
-        raise DataFormatError(f"{p}: column 'type', data row {i + 1} (CSV line {i + 2}): found {df['type'].iloc[i]!r}, "
-                              f"expected one of {sorted(TYPE_FUEL)}")
-    for c in ("Pmax", "Pmin", "ramp_30", "GenFuelCost", "GenIOB", "GenIOC"):
-        df[c] = numeric(df, c, p, lo=0.0, allow_nan=False)
-    df["c0"] = numeric(df, "c0", p, allow_nan=False)
-    df["zone_id"] = numeric(df, "zone_id", p, lo=0, allow_nan=False).astype(int)
-    df["status"] = numeric(df, "status", p, lo=0, hi=1, allow_nan=False).astype(int)
+    t = read_csv(p, _REQUIRED, what="a powersimdata plant table")
+    df = t.frame.copy()
+    df["plant_id"] = t.numbers("plant_id", 0, 1e12, integer=True)
+    t.check_unique("plant_id", "plant")
+    df["type"] = t.choice("type", sorted(TYPE_FUEL))
+    for c, hi in (("Pmax", 1e5), ("Pmin", 1e5), ("ramp_30", 1e5), ("GenFuelCost", 1e4), ("GenIOB", 1e3),
+                  ("GenIOC", 1e3)):
+        df[c] = t.numbers(c, 0.0, hi)
+    df["c0"] = t.numbers("c0", -1e9, 1e9)
+    df["zone_id"] = t.numbers("zone_id", 0, 1e6, integer=True)
+    df["status"] = t.numbers("status", 0, 1, integer=True)
+    for c in df.columns.difference([*_REQUIRED]):  # other columns: numbers where they all are
+        v = pd.to_numeric(df[c], errors="coerce")
+        if not v.isna().any():
+            df[c] = v
     df.attrs["source"] = str(p)
     return df
 

@@ -28,6 +28,8 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from gridshift.data.csvio import DataFormatError, read_csv
+
 #: The packaged ERCOT 2022 table.
 DEFAULT_PROFILE_PATH: Path = (
     Path(__file__).resolve().parent / "profiles" / "erco_2022_typical_day.csv"
@@ -76,9 +78,8 @@ REFERENCE_YEAR: int = 2022
 _SERIES_VARS: tuple[str, ...] = ("demand", "solar", "wind")
 
 
-class ProfileFileError(ValueError):
-    """A profile table that cannot be used. The message names the file, the column, the row
-    (data row and CSV line) and the allowed values."""
+#: The profile loader's error type: the one :class:`~gridshift.data.csvio.DataFormatError`.
+ProfileFileError = DataFormatError
 
 
 @dataclass(frozen=True, eq=False)
@@ -339,120 +340,47 @@ def _ar1(rng: np.random.Generator, shape: tuple[int, ...], phi: float) -> np.nda
     return e
 
 
-def _read_header(path: Path) -> tuple[int, dict[str, str]]:
-    """Number of leading ``#`` / blank lines and the ``key: value`` pairs among them."""
-    n = 0
-    meta: dict[str, str] = {}
-    with path.open(encoding="utf-8-sig") as fh:
-        for line in fh:
-            s = line.strip()
-            if s and not s.startswith("#"):
-                break
-            n += 1
-            body = s.lstrip("#").strip()
-            key, sep, val = body.partition(":")
-            if sep and key and all(c.isalnum() or c == "_" for c in key):
-                meta[key] = val.strip()
-    return n, meta
-
-
 def load_profile_table(path: str | Path | None = None) -> ProfileTable:
     """Load and validate a typical-day table (default: the packaged ERCOT 2022 table).
 
-    Checks: all :data:`COLUMNS` present; ``month`` integers 1..12, ``hour`` integers 0..23,
-    ``daytype`` in ``{weekday, weekend}``; every value a number (no NaN) with means and stds
-    in ``[0, PU_MAX]``; exactly one row per (month, daytype, hour), all 576 present. Failures
-    raise :class:`ProfileFileError` naming the file, the column, the row (data row and CSV
-    line) and what is allowed. Leading ``#`` lines are comments; ``# key: value`` lines are
-    kept in :attr:`ProfileTable.meta`.
+    Read by :func:`gridshift.data.csvio.read_csv`. Checks: all :data:`COLUMNS` present;
+    ``month`` integers 1..12, ``hour`` integers 0..23, ``daytype`` in ``{weekday, weekend}``;
+    every value a finite number (no NaN) with means and stds in ``[0, PU_MAX]``; exactly one
+    row per (month, daytype, hour), all 576 present. Failures raise
+    :class:`~gridshift.data.csvio.DataFormatError` (alias :class:`ProfileFileError`) naming
+    the file, the column, the row (data row and CSV line) and what is allowed. ``#`` lines
+    are comments; ``# key: value`` lines before the header are kept in
+    :attr:`ProfileTable.meta`.
     """
     p = Path(path) if path is not None else DEFAULT_PROFILE_PATH
-    if not p.is_file():
-        raise ProfileFileError(f"{p}: file not found (expected a typical-day profile CSV)")
-    n_skip, meta = _read_header(p)
-    try:
-        df = pd.read_csv(
-            p, skiprows=n_skip, dtype=str, keep_default_na=False, skip_blank_lines=False
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ProfileFileError(f"{p}: not a readable CSV table ({exc})") from None
-    header_line = n_skip + 1
+    t = read_csv(p, COLUMNS, comments=True, what="a typical-day profile CSV")
+    meta: dict[str, str] = {}
+    for note in t.comments:
+        key, sep, val = note.partition(":")
+        if sep and key and all(c.isalnum() or c == "_" for c in key):
+            meta[key] = val.strip()
+    month = t.numbers("month", 1, 12, integer=True)
+    hour = t.numbers("hour", 0, 23, integer=True)
+    d = (t.choice("daytype", DAYTYPES) == "weekend").astype(np.int64)
 
-    def where(i: int) -> str:
-        return f"data row {i + 1} (CSV line {header_line + 1 + i})"
-
-    missing = [c for c in COLUMNS if c not in df.columns]
-    if missing:
-        raise ProfileFileError(
-            f"{p}: missing column(s) {missing} (header on CSV line {header_line}); "
-            f"expected columns {list(COLUMNS)}, found {list(df.columns)}"
-        )
-    if df.empty:
-        raise ProfileFileError(f"{p}: no data rows, expected {int(np.prod(SHAPE))}")
-
-    def numbers(col: str) -> np.ndarray:
-        s = df[col].str.strip()
-        v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64)
-        bad = np.flatnonzero(~np.isfinite(v))
-        if bad.size:
-            i = int(bad[0])
-            raise ProfileFileError(
-                f"{p}: column {col!r}, {where(i)}: {df[col].iloc[i]!r} is not a finite number "
-                f"(NaN/empty not allowed)"
-            )
-        return v
-
-    def integers(col: str, lo: int, hi: int) -> np.ndarray:
-        v = numbers(col)
-        bad = np.flatnonzero((v != np.round(v)) | (v < lo) | (v > hi))
-        if bad.size:
-            i = int(bad[0])
-            raise ProfileFileError(
-                f"{p}: column {col!r}, {where(i)}: {df[col].iloc[i]!r} is invalid, "
-                f"allowed integers {lo}..{hi}"
-            )
-        return v.astype(np.int64)
-
-    month = integers("month", 1, 12)
-    hour = integers("hour", 0, 23)
-    dt = df["daytype"].str.strip().to_numpy()
-    bad = np.flatnonzero(~np.isin(dt, DAYTYPES))
-    if bad.size:
-        i = int(bad[0])
-        raise ProfileFileError(
-            f"{p}: column 'daytype', {where(i)}: {df['daytype'].iloc[i]!r} is invalid, "
-            f"allowed {list(DAYTYPES)}"
-        )
-    d = (dt == "weekend").astype(np.int64)
-
-    arrays: dict[str, np.ndarray] = {}
     seen = np.full(SHAPE, -1, dtype=np.int64)
     for i, (mi, di, hi) in enumerate(zip(month - 1, d, hour, strict=True)):
         if seen[mi, di, hi] >= 0:
-            raise ProfileFileError(
-                f"{p}: columns month/daytype/hour, {where(i)}: "
-                f"duplicate of {where(int(seen[mi, di, hi]))} "
-                f"for (month={mi + 1}, daytype={DAYTYPES[di]}, hour={hi}); allowed one row per cell"
-            )
+            raise t.error("month/daytype/hour", i, f"{mi + 1}/{DAYTYPES[di]}/{hi}",
+                          "one row per (month, daytype, hour) cell",
+                          f"duplicates {t.where(int(seen[mi, di, hi]))} for (month={mi + 1}, "
+                          f"daytype={DAYTYPES[di]}, hour={hi})")
         seen[mi, di, hi] = i
     if (seen < 0).any():
         mi, di, hi = (int(x[0]) for x in np.nonzero(seen < 0))
         n_missing = int((seen < 0).sum())
-        raise ProfileFileError(
+        raise DataFormatError(
             f"{p}: columns month/daytype/hour: no row for (month={mi + 1}, daytype={DAYTYPES[di]}, "
-            f"hour={hi}) ({n_missing} of {seen.size} cells missing); expected a complete "
-            f"12 x 2 x 24 grid"
-        )
+            f"hour={hi}) ({n_missing} of {seen.size} cells missing): expected a complete "
+            f"12 x 2 x 24 grid", file=p, column="month/daytype/hour", expected="a complete 12 x 2 x 24 grid")
+    arrays: dict[str, np.ndarray] = {}
     for col in VALUE_FIELDS:
-        v = numbers(col)
-        bad = np.flatnonzero((v < 0.0) | (v > PU_MAX))
-        if bad.size:
-            i = int(bad[0])
-            raise ProfileFileError(
-                f"{p}: column {col!r}, {where(i)}: {v[i]!r} is out of range, "
-                f"allowed 0 <= value <= {PU_MAX}"
-            )
         a = np.empty(SHAPE)
-        a[month - 1, d, hour] = v
+        a[month - 1, d, hour] = t.numbers(col, 0.0, PU_MAX)
         arrays[col] = a
     return ProfileTable(**arrays, meta=meta, source=str(p))

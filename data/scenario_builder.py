@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gridshift.data.csvio import DataFormatError
 from gridshift.data.loaders.grid import (
     EIA_FUELMIX_BAS,
     load_eia930_demand,
@@ -141,7 +142,9 @@ def build_real_grid(ba: str, year: int = 2022, *, max_gap_hours: int = 48) -> Re
                          "fetch the 2023 fuel mix with `gridshift data fetch`)")
     try:
         mix = load_eia930_fuelmix(ba, year).frame
-    except ValueError:
+    except DataFormatError:
+        raise  # a malformed file (or a missing one) is reported as such, not as "not found"
+    except ValueError:  # a year without a packaged fuel-mix file
         from gridshift.data.paths import data_root
 
         root = data_root(required=True)

@@ -226,11 +226,11 @@ ROW_TXT = f"data row 101 (CSV line {101 + N_COMMENT + 1})"
     [
         ("demand_pu_mean", "nan", "not a finite number"),
         ("wind_pu_std", "", "not a finite number"),
-        ("solar_pu_mean", 1.7, "0 <= value <= 1.5"),
-        ("demand_pu_std", -0.01, "0 <= value <= 1.5"),
-        ("month", 13, "1..12"),
-        ("hour", 24, "0..23"),
-        ("hour", 3.5, "0..23"),
+        ("solar_pu_mean", 1.7, "out of range: expected a number (finite, >= 0 and <= 1.5)"),
+        ("demand_pu_std", -0.01, "out of range: expected a number (finite, >= 0 and <= 1.5)"),
+        ("month", 13, "out of range: expected an integer (>= 1 and <= 12)"),
+        ("hour", 24, "out of range: expected an integer (>= 0 and <= 23)"),
+        ("hour", 3.5, "not an integer: expected an integer (>= 0 and <= 23)"),
         ("daytype", "holiday", "weekday"),
     ],
 )

