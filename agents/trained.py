@@ -2,7 +2,8 @@
 
 * ``SB3Policy.from_zip(path)``: a stable-baselines3 PPO or DQN zip (``gridshift train sb3``).
 * ``RLlibPolicy.from_checkpoint(path)``: an RLlib checkpoint directory (``gridshift train
-  rllib``), or a run directory (its ``policy.json`` names the checkpoint).
+  rllib``), or a run directory (its ``policy.json`` names the checkpoint, relative to the run
+  directory; an absolute path written by older versions is accepted).
 
 Inference is on the CPU, greedy, and batched across all agents of the env in one forward pass.
 Each loader reads the env signature saved beside the weights (``policy.json``) and refuses an
@@ -76,6 +77,24 @@ class SB3Policy(_TrainedBase):
         return np.asarray(actions, dtype=np.int64).reshape(-1)
 
 
+def _run_checkpoint(run: Path, named: str) -> Path:
+    """The checkpoint a run directory's ``policy.json`` names, resolved in that run directory.
+
+    ``gridshift train rllib`` writes it relative to the run directory. Older runs wrote an
+    absolute path: its run-relative part (from ``checkpoints/`` on) is preferred when it exists
+    here, so a copied run never silently loads the original run's weights."""
+    ck = Path(named)
+    if not ck.is_absolute():
+        return run / ck
+    parts = ck.parts
+    if "checkpoints" in parts:
+        i = len(parts) - 1 - parts[::-1].index("checkpoints")
+        local = run.joinpath(*parts[i:])
+        if local.is_dir():
+            return local
+    return ck
+
+
 class RLlibPolicy(_TrainedBase):
     """An RLlib RLModule (shared, or one per agent) loaded from a checkpoint."""
 
@@ -92,7 +111,7 @@ class RLlibPolicy(_TrainedBase):
         p = Path(path)
         meta = _read_meta(p)
         if (p / "policy.json").is_file() and not (p / "learner_group").exists():
-            p = Path(json.loads((p / "policy.json").read_text())["checkpoint"])
+            p = _run_checkpoint(p, json.loads((p / "policy.json").read_text())["checkpoint"])
         root = p / "learner_group" / "learner" / "rl_module"
         if not root.is_dir():
             raise FileNotFoundError(f"RLlib checkpoint {path} has no {root.relative_to(p)}: not an RLlib algorithm checkpoint")

@@ -154,7 +154,7 @@ def test_rllib_one_iteration_then_policy_plays_an_episode(tmp_path, ray_local, a
     assert res["iterations"] == 1 and res["env_steps"] > 0
     assert _tb_files(run)
     meta = json.loads((run / "policy.json").read_text())
-    assert Path(meta["checkpoint"]).is_dir() and meta["module_ids"] == ["shared"]
+    assert (run / meta["checkpoint"]).is_dir() and meta["module_ids"] == ["shared"]
     pol = make_policy(f"rllib:{run}")
     assert isinstance(pol, RLlibPolicy)
     rec = run_episode(pol, "default", seed=2, **TINY)

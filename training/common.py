@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from gridshift.envs.dcgrid.scenario import load_scenario
@@ -54,3 +56,72 @@ def write_json(path: Path, obj: dict) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(obj, indent=1) + "\n")
     tmp.replace(path)
+
+
+# ------------------------------------------------------------------ files a run leaves, and where
+#: Temporary names the writers of a run use (``write_json``, ``sb3_train._atomic``; SB3 appends
+#: ``.zip`` to a ``.tmp`` name): a kill between the write and the rename leaves them behind.
+_ORPHAN_PATTERNS = ("*.tmp", "*.tmp.zip", "checkpoints/*.tmp", "checkpoints/*.tmp.zip", "checkpoints/*/gridshift_state.json.tmp")
+
+
+def remove_orphan_tmp(run: Path) -> list[Path]:
+    """Delete the half-written temporary files an earlier, killed run left in ``run``."""
+    removed = []
+    for pattern in _ORPHAN_PATTERNS:
+        for p in run.glob(pattern):
+            if p.is_file():
+                p.unlink(missing_ok=True)
+                removed.append(p)
+    return removed
+
+
+#: Scratch folder inside a run directory for the libraries' own temp/log/cache folders.
+SCRATCH = ".scratch"
+
+
+def _remove_empty_dirs(root: Path) -> None:
+    if not root.is_dir():
+        return
+    for d, _, _ in sorted(os.walk(root), key=lambda t: -len(t[0])):  # deepest first
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass  # not empty: keep it (it is inside the run directory)
+
+
+@contextmanager
+def contained_scratch(run: Path):
+    """Point the folders the training libraries create on their own into ``run/.scratch``
+    (unless the user chose them): torch's inductor/dynamo cache (otherwise ``$TMPDIR/torchinductor_$USER``)
+    and SB3's fallback log folder (otherwise ``$TMPDIR/SB3-<time>``). Ray's per-algorithm log folder
+    (otherwise ``~/ray_results/<time>``) is redirected by :func:`ray_logdir_inside`. Empty folders are
+    removed on the way out; environment variables set here are restored."""
+    scratch = run / SCRATCH
+    ours = {"TORCHINDUCTOR_CACHE_DIR": scratch / "torchinductor", "SB3_LOGDIR": scratch / "sb3"}
+    set_here = [k for k in ours if not os.environ.get(k)]
+    for k in set_here:
+        os.environ[k] = str(ours[k])
+    try:
+        yield scratch
+    finally:
+        for k in set_here:
+            os.environ.pop(k, None)
+        _remove_empty_dirs(scratch)
+
+
+@contextmanager
+def ray_logdir_inside(scratch: Path):
+    """While an RLlib ``Algorithm`` is built, put the log folder Ray's ``Trainable`` makes for it
+    (``tempfile.mkdtemp`` under ``~/ray_results``, left empty) under ``scratch`` instead."""
+    try:
+        from ray.tune.trainable import trainable
+
+        before = trainable.DEFAULT_STORAGE_PATH
+    except (ImportError, AttributeError):  # another Ray version: nothing to redirect
+        yield
+        return
+    trainable.DEFAULT_STORAGE_PATH = str(scratch / "ray_results")
+    try:
+        yield
+    finally:
+        trainable.DEFAULT_STORAGE_PATH = before

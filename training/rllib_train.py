@@ -12,7 +12,11 @@ there is nothing of ours to keep in sync with RLlib's ``MultiAgentEnv`` contract
   (``RUN_DIR/checkpoints/iter_XXXXXX``) every ``checkpoint_every`` iterations and at the end;
   ``resume=True`` restores the newest checkpoint and continues with its counters.
 * ``ray_address`` connects to an existing cluster (``auto`` or ``host:port``); otherwise a
-  local Ray instance is started.
+  local Ray instance is started. Whatever Ray instance (or connection) the run opened is shut down
+  when it ends: normally, on an exception, on SIGINT or SIGTERM (exit status 143).
+* ``RUN_DIR/policy.json`` names its checkpoint relative to ``RUN_DIR``, so a copied run directory
+  loads its own weights. Ray's per-algorithm log folder and torch's cache folder go to
+  ``RUN_DIR/.scratch`` (removed when empty), not ``~/ray_results`` or ``$TMPDIR``.
 
     gridshift train rllib --algo ppo --sharing shared --scenario default --stop-timesteps 200000
 """
@@ -23,12 +27,25 @@ import dataclasses
 import json
 import os
 import re
+import signal
+import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gridshift.eval.protocol import check_train_seed
-from gridshift.training.common import ALGOS, SHARING, check_choice, env_signature, write_json
+from gridshift.training.common import (
+    ALGOS,
+    SHARING,
+    check_choice,
+    contained_scratch,
+    env_signature,
+    ray_logdir_inside,
+    remove_orphan_tmp,
+    write_json,
+)
 
 ENV_NAME = "gridshift_datacenter_grid_v0"
 
@@ -176,21 +193,90 @@ def _scalars(result: dict, prefix: str = "") -> dict[str, float]:
     return out
 
 
-def train_rllib(cfg: RLlibConfig, log=print) -> dict:
-    import ray
-    from torch.utils.tensorboard import SummaryWriter
+class Terminated(SystemExit):
+    """Raised in the main thread by the SIGTERM handler of :func:`train_rllib` (exit status 143)."""
 
+
+@contextmanager
+def _stop_on_signals(log):
+    """While training: SIGTERM raises :class:`Terminated` and SIGINT ``KeyboardInterrupt`` in the
+    main thread, so the ``finally`` of :func:`train_rllib` stops the algorithm and shuts Ray down
+    (Ray's own handler in the driver aborts the process instead). A second signal during that
+    cleanup is ignored. The previous handlers are put back on the way out. Installed after
+    ``ray.init``, which sets handlers of its own."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired = []
+
+    def handler(signum, frame):
+        name = signal.Signals(signum).name
+        if fired:
+            log(f"{name} received again: already shutting Ray down")
+            return
+        fired.append(name)
+        log(f"{name} received: stopping the algorithm and shutting Ray down")
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Terminated(128 + signum)
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    for s in previous:
+        signal.signal(s, handler)
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h if h is not None else signal.SIG_DFL)  # None: a handler set outside Python
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def train_rllib(cfg: RLlibConfig, log=print) -> dict:
     run = Path(cfg.run_dir).resolve()
     run.mkdir(parents=True, exist_ok=True)
+    for p in remove_orphan_tmp(run):
+        log(f"removed {p} (a temporary file left by an interrupted run)")
+    with contained_scratch(run) as scratch:  # before ray.init: Ray's processes inherit the environment
+        return _train_rllib(cfg, run, scratch, log)
+
+
+def _train_rllib(cfg: RLlibConfig, run: Path, scratch: Path, log) -> dict:
+    import ray
+
     own_ray = not ray.is_initialized()
-    if own_ray:
-        if cfg.ray_address:
-            ray.init(address=cfg.ray_address, log_to_driver=False)
-        else:
-            n = cfg.num_cpus or (int(os.environ["GRIDSHIFT_RAY_NUM_CPUS"]) if os.environ.get("GRIDSHIFT_RAY_NUM_CPUS") else None)
-            ray.init(num_cpus=n, include_dashboard=False, log_to_driver=False)
-    conf, module_ids = build_config(cfg)
-    algo = conf.build_algo()
+    algo = None
+    try:
+        if own_ray:
+            if cfg.ray_address:
+                ray.init(address=cfg.ray_address, log_to_driver=False)
+            else:
+                n = cfg.num_cpus or (int(os.environ["GRIDSHIFT_RAY_NUM_CPUS"]) if os.environ.get("GRIDSHIFT_RAY_NUM_CPUS") else None)
+                ray.init(num_cpus=n, include_dashboard=False, log_to_driver=False)
+        with _stop_on_signals(_stderr):
+            try:
+                with ray_logdir_inside(scratch):
+                    conf, module_ids = build_config(cfg)
+                    algo = conf.build_algo()
+                return _train_loop(cfg, run, algo, module_ids, log)
+            finally:
+                if algo is not None:
+                    try:
+                        algo.stop()
+                    except Exception as e:  # noqa: BLE001 - shutting Ray down matters more
+                        _stderr(f"stopping the RLlib algorithm failed ({type(e).__name__}: {e}); shutting Ray down anyway")
+                if own_ray and ray.is_initialized():
+                    ray.shutdown()  # leave no Ray instance (or cluster connection) behind that we opened
+    finally:
+        if own_ray and ray.is_initialized():  # ray.init itself, or installing the handlers, failed
+            ray.shutdown()
+
+
+def _train_loop(cfg: RLlibConfig, run: Path, algo, module_ids: list[str], log) -> dict:
+    from torch.utils.tensorboard import SummaryWriter
+
     state = {"iteration": 0, "env_steps": 0}
     if cfg.resume:
         ck = latest_checkpoint(run)
@@ -204,31 +290,31 @@ def train_rllib(cfg: RLlibConfig, log=print) -> dict:
     t0 = time.perf_counter()
     steps0 = state["env_steps"]
     ck = None
-    while state["env_steps"] < cfg.stop_timesteps and not (cfg.stop_iters and state["iteration"] >= cfg.stop_iters):
-        result = algo.train()
-        state["iteration"] += 1
-        er = result.get("env_runners", {})
-        state["env_steps"] = int(result.get("num_env_steps_sampled_lifetime", er.get("num_env_steps_sampled_lifetime", 0)))
-        ret = er.get("episode_return_mean", float("nan"))
-        state["episode_return_mean"] = ret
-        for k, v in _scalars({"env_runners": er, "learners": result.get("learners", {})}).items():
-            writer.add_scalar(k, v, state["env_steps"])
-        writer.add_scalar("gridshift/episode_return_mean", ret, state["env_steps"])
-        log(f"iter {state['iteration']:>4}  env-steps {state['env_steps']:>8}  episode return {ret:10.3f}  "
-            f"{time.perf_counter() - t0:7.1f}s")
-        if state["iteration"] % cfg.checkpoint_every == 0:
-            ck = save_checkpoint(algo, run, state)
-    writer.close()
+    try:
+        while state["env_steps"] < cfg.stop_timesteps and not (cfg.stop_iters and state["iteration"] >= cfg.stop_iters):
+            result = algo.train()
+            state["iteration"] += 1
+            er = result.get("env_runners", {})
+            state["env_steps"] = int(result.get("num_env_steps_sampled_lifetime", er.get("num_env_steps_sampled_lifetime", 0)))
+            ret = er.get("episode_return_mean", float("nan"))
+            state["episode_return_mean"] = ret
+            for k, v in _scalars({"env_runners": er, "learners": result.get("learners", {})}).items():
+                writer.add_scalar(k, v, state["env_steps"])
+            writer.add_scalar("gridshift/episode_return_mean", ret, state["env_steps"])
+            log(f"iter {state['iteration']:>4}  env-steps {state['env_steps']:>8}  episode return {ret:10.3f}  "
+                f"{time.perf_counter() - t0:7.1f}s")
+            if state["iteration"] % cfg.checkpoint_every == 0:
+                ck = save_checkpoint(algo, run, state)
+    finally:
+        writer.close()
     if ck is None or json.loads((ck / "gridshift_state.json").read_text())["iteration"] != state["iteration"]:
         ck = save_checkpoint(algo, run, state)
     sig = env_signature(cfg.scenario, **(dict(cfg.overrides) | {"action_mode": "discrete"}))
+    # The checkpoint relative to the run directory: a copied or moved run loads its own weights.
     write_json(run / "policy.json", {"algo": cfg.algo, "library": "rllib", "sharing": cfg.sharing, "module_ids": module_ids,
-                                     "seed": cfg.seed, "checkpoint": str(ck), "signature": sig, "config": dataclasses.asdict(cfg),
-                                     **state})
+                                     "seed": cfg.seed, "checkpoint": ck.relative_to(run).as_posix(), "signature": sig,
+                                     "config": dataclasses.asdict(cfg), **state})
     wall = time.perf_counter() - t0
-    algo.stop()
-    if own_ray:
-        ray.shutdown()  # leave no Ray instance (or cluster connection) behind that we opened
     return {"checkpoint": ck, "iterations": state["iteration"], "env_steps": state["env_steps"], "wall_s": wall,
             "env_steps_per_s": (state["env_steps"] - steps0) / max(wall, 1e-9)}
 

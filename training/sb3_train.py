@@ -2,10 +2,14 @@
 
 One policy acts for every agent through :class:`~gridshift.training.sb3_vec.DCGridSB3VecEnv`
 (one ``VecEnv`` slot per env x agent). TensorBoard logs go to ``RUN_DIR/tb``; checkpoints
-(``RUN_DIR/checkpoints/ckpt_<steps>_steps.zip``, plus the DQN replay buffer) every
-``checkpoint_every`` env-steps; ``resume=True`` continues from the newest checkpoint with the
-timestep counter intact. The final policy is ``RUN_DIR/policy.zip`` with
-``RUN_DIR/policy.json`` (the env signature it needs, the config and the seed).
+(``RUN_DIR/checkpoints/ckpt_<steps>_steps.zip``, plus the reward-normalisation statistics, the
+env batch's random state and the DQN replay buffer) every ``checkpoint_every`` env-steps, taken
+between rollouts so that none is lost; ``resume=True`` continues from the newest loadable
+checkpoint with the timestep counter, update counter and env random stream intact (a damaged
+newest checkpoint is reported and the previous one used). The final policy is
+``RUN_DIR/policy.zip`` with ``RUN_DIR/policy.json`` (the env signature it needs, the config and
+the seed). Temporary files a killed run left are deleted on start; the libraries' own scratch
+folders go to ``RUN_DIR/.scratch`` (see :func:`gridshift.training.common.contained_scratch`).
 
     gridshift train sb3 --algo ppo --scenario default --stop-timesteps 200000 --run-dir runs/sb3_ppo
 """
@@ -13,13 +17,22 @@ timestep counter intact. The final policy is ``RUN_DIR/policy.zip`` with
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gridshift.eval.protocol import check_train_seed
-from gridshift.training.common import ALGOS, check_choice, env_signature, write_json
+from gridshift.training.common import (
+    ALGOS,
+    check_choice,
+    contained_scratch,
+    env_signature,
+    remove_orphan_tmp,
+    write_json,
+)
 
 
 @dataclass
@@ -85,9 +98,14 @@ def _atomic(path: Path, save) -> None:
     written.replace(path)
 
 
-def make_checkpoint_callback(run_dir: Path, every: int):
-    """Checkpoint every ``every`` env-steps: VecNormalize stats and (DQN) the replay buffer first,
-    the model zip last, each written atomically; a checkpoint counts only once its zip exists."""
+def make_checkpoint_callback(run_dir: Path, every: int, env=None):
+    """Checkpoint every ``every`` env-steps, at the first rollout boundary past each multiple:
+    there the previous rollout has been trained on and the next one not yet started, so a resumed
+    run repeats no sample and loses none (a checkpoint taken mid-rollout would drop the partial
+    rollout, i.e. one update). VecNormalize stats, the env random state and (DQN) the replay buffer
+    are written first, the model zip last, each atomically; a checkpoint counts only once its zip
+    exists. ``env`` is the :class:`~gridshift.training.sb3_vec.DCGridSB3VecEnv` whose random state
+    is saved."""
     from stable_baselines3.common.callbacks import BaseCallback
 
     class AtomicCheckpoint(BaseCallback):
@@ -95,12 +113,15 @@ def make_checkpoint_callback(run_dir: Path, every: int):
             super().__init__()
             self.next_at = None
 
-        def _on_step(self) -> bool:
+        def _on_rollout_start(self) -> None:
+            steps = self.model.num_timesteps
             if self.next_at is None:
-                self.next_at = (self.num_timesteps // every + 1) * every
-            if self.num_timesteps >= self.next_at:
-                save_checkpoint(self.model, run_dir, self.num_timesteps)
-                self.next_at = (self.num_timesteps // every + 1) * every
+                self.next_at = (steps // every + 1) * every
+            elif steps >= self.next_at:
+                save_checkpoint(self.model, run_dir, steps, env=env)
+                self.next_at = (steps // every + 1) * every
+
+        def _on_step(self) -> bool:
             return True
 
     return AtomicCheckpoint()
@@ -132,12 +153,14 @@ def make_progress_callback(total: int, every_s: float = 10.0):
     return Progress()
 
 
-def save_checkpoint(model, run_dir: Path, steps: int) -> Path:
+def save_checkpoint(model, run_dir: Path, steps: int, env=None) -> Path:
     d = run_dir / "checkpoints"
     d.mkdir(parents=True, exist_ok=True)
     vn = model.get_vec_normalize_env()
     if vn is not None:
         _atomic(d / f"vecnormalize_{steps}_steps.pkl", vn.save)
+    if env is not None:
+        write_json(d / f"envstate_{steps}_steps.json", {"rng": env.get_rng_state()})
     if getattr(model, "replay_buffer", None) is not None:
         _atomic(d / f"replay_buffer_{steps}_steps.pkl", model.save_replay_buffer)
     path = d / f"ckpt_{steps}_steps.zip"
@@ -148,16 +171,60 @@ def save_checkpoint(model, run_dir: Path, steps: int) -> Path:
     return path
 
 
-def latest_checkpoint(run_dir: Path) -> tuple[Path | None, int]:
-    best, steps = None, -1
+def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
+    """The complete checkpoints of a run (those whose model zip exists), newest first."""
+    found = []
     for p in (run_dir / "checkpoints").glob("ckpt_*_steps.zip"):
-        m = re.match(r"ckpt_(\d+)_steps", p.stem)
-        if m and int(m.group(1)) > steps:
-            best, steps = p, int(m.group(1))
-    return best, max(steps, 0)
+        m = re.fullmatch(r"ckpt_(\d+)_steps", p.stem)
+        if m:
+            found.append((int(m.group(1)), p))
+    return sorted(found, reverse=True)
 
 
-def train_sb3(cfg: SB3Config, progress: bool = True) -> dict:
+def latest_checkpoint(run_dir: Path) -> tuple[Path | None, int]:
+    cks = list_checkpoints(run_dir)
+    return (cks[0][1], cks[0][0]) if cks else (None, 0)
+
+
+def _load_checkpoint(cfg: SB3Config, cls, ckpt: Path, steps: int, inner, on_file):
+    """Load one checkpoint (statistics, model, replay buffer, env random state) onto ``inner``;
+    ``on_file(path)`` is told which file is being read, so a failure can name it."""
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    inner.seed(cfg.seed)  # undo what a failed attempt may have restored
+    stats = ckpt.with_name(f"vecnormalize_{steps}_steps.pkl")
+    if stats.exists():
+        on_file(stats)
+        venv = VecNormalize.load(str(stats), inner)
+    else:
+        venv = VecNormalize(inner, norm_obs=False, norm_reward=True, gamma=cfg.gamma)
+    on_file(ckpt)
+    model = cls.load(ckpt, env=venv, device="cpu")
+    buf = ckpt.with_name(f"replay_buffer_{steps}_steps.pkl")
+    if cfg.algo == "dqn" and buf.exists():
+        on_file(buf)
+        model.load_replay_buffer(buf)
+    envstate = ckpt.with_name(f"envstate_{steps}_steps.json")
+    if envstate.exists():  # after cls.load, which re-seeds the env with the config seed
+        on_file(envstate)
+        inner.set_rng_state(json.loads(envstate.read_text())["rng"])
+    return model, venv
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def train_sb3(cfg: SB3Config, progress: bool = True, log=_stderr) -> dict:
+    run = Path(cfg.run_dir).resolve()
+    run.mkdir(parents=True, exist_ok=True)
+    for p in remove_orphan_tmp(run):
+        log(f"removed {p} (a temporary file left by an interrupted run)")
+    with contained_scratch(run):
+        return _train_sb3(cfg, run, progress, log)
+
+
+def _train_sb3(cfg: SB3Config, run: Path, progress: bool, log) -> dict:
     import torch
     from stable_baselines3 import DQN, PPO
     from stable_baselines3.common.vec_env import VecNormalize
@@ -165,8 +232,6 @@ def train_sb3(cfg: SB3Config, progress: bool = True) -> dict:
     from gridshift.training.sb3_vec import DCGridSB3VecEnv
 
     torch.set_num_threads(1)
-    run = Path(cfg.run_dir).resolve()
-    run.mkdir(parents=True, exist_ok=True)
     overrides = dict(cfg.overrides) | {"action_mode": "discrete"}
     # Rewards are dollars / reward_scale_usd, of order 10-100 per step in mixed mode; SB3's running
     # reward normalisation keeps the value targets O(1). Observations are already normalised by
@@ -174,30 +239,40 @@ def train_sb3(cfg: SB3Config, progress: bool = True) -> dict:
     inner = DCGridSB3VecEnv(cfg.scenario, num_envs=cfg.num_envs, seed=cfg.seed, **overrides)
     cls = PPO if cfg.algo == "ppo" else DQN
     policy_kwargs = {"net_arch": list(cfg.net_arch)}
-    ckpt, done_steps = latest_checkpoint(run) if cfg.resume else (None, 0)
-    if cfg.resume and ckpt is None:
-        raise FileNotFoundError(f"--resume: no complete checkpoint in {run / 'checkpoints'}")
-    stats = ckpt.with_name(f"vecnormalize_{done_steps}_steps.pkl") if ckpt is not None else None
-    if stats is not None and stats.exists():
-        venv = VecNormalize.load(str(stats), inner)
+    ckpt, done_steps, model = None, 0, None
+    if cfg.resume:
+        cks = list_checkpoints(run)
+        if not cks:
+            raise FileNotFoundError(f"--resume: no complete checkpoint in {run / 'checkpoints'}")
+        damaged, reading = [], [None]  # reading[0]: the file being read, named if it fails
+        for steps, cand in cks:
+            reading[0] = cand
+            try:
+                model, venv = _load_checkpoint(cfg, cls, cand, steps, inner, on_file=lambda p: reading.__setitem__(0, p))
+            except Exception as e:  # noqa: BLE001 - a truncated zip or pickle raises all sorts of errors
+                damaged.append(reading[0])
+                log(f"checkpoint file {reading[0]} is damaged ({type(e).__name__}: {e}); trying the previous checkpoint")
+                continue
+            ckpt, done_steps = cand, steps
+            break
+        if model is None:
+            raise FileNotFoundError(f"--resume: no complete checkpoint in {run / 'checkpoints'} could be loaded "
+                                    f"(damaged: {', '.join(map(str, damaged))})")
+        model.tensorboard_log = str(run / "tb")  # this run's folder, also when the run directory was copied
+        log(f"resumed from {ckpt} ({done_steps} agent-steps, {model._n_updates} updates)")
     else:
         venv = VecNormalize(inner, norm_obs=False, norm_reward=True, gamma=cfg.gamma)
-    if ckpt is not None:
-        model = cls.load(ckpt, env=venv, device="cpu")
-        buf = ckpt.with_name(f"replay_buffer_{done_steps}_steps.pkl")
-        if cfg.algo == "dqn" and buf.exists():
-            model.load_replay_buffer(buf)
-    elif cfg.algo == "ppo":
-        model = PPO("MlpPolicy", venv, learning_rate=cfg.learning_rate, gamma=cfg.gamma, n_steps=cfg.n_steps,
-                    batch_size=cfg.batch_size, n_epochs=cfg.n_epochs, ent_coef=cfg.ent_coef, seed=cfg.seed,
-                    policy_kwargs=policy_kwargs, tensorboard_log=str(run / "tb"), device="cpu", verbose=cfg.verbose)
-    else:
-        model = DQN("MlpPolicy", venv, learning_rate=cfg.learning_rate, gamma=cfg.gamma, buffer_size=cfg.buffer_size,
-                    learning_starts=cfg.learning_starts, batch_size=min(cfg.batch_size, 256),
-                    exploration_fraction=cfg.exploration_fraction, target_update_interval=cfg.target_update_interval,
-                    train_freq=1, gradient_steps=max(1, venv.num_envs // 16), seed=cfg.seed,
-                    policy_kwargs=policy_kwargs, tensorboard_log=str(run / "tb"), device="cpu", verbose=cfg.verbose)
-    cb = [make_checkpoint_callback(run, cfg.checkpoint_every)]
+        if cfg.algo == "ppo":
+            model = PPO("MlpPolicy", venv, learning_rate=cfg.learning_rate, gamma=cfg.gamma, n_steps=cfg.n_steps,
+                        batch_size=cfg.batch_size, n_epochs=cfg.n_epochs, ent_coef=cfg.ent_coef, seed=cfg.seed,
+                        policy_kwargs=policy_kwargs, tensorboard_log=str(run / "tb"), device="cpu", verbose=cfg.verbose)
+        else:
+            model = DQN("MlpPolicy", venv, learning_rate=cfg.learning_rate, gamma=cfg.gamma, buffer_size=cfg.buffer_size,
+                        learning_starts=cfg.learning_starts, batch_size=min(cfg.batch_size, 256),
+                        exploration_fraction=cfg.exploration_fraction, target_update_interval=cfg.target_update_interval,
+                        train_freq=1, gradient_steps=max(1, venv.num_envs // 16), seed=cfg.seed,
+                        policy_kwargs=policy_kwargs, tensorboard_log=str(run / "tb"), device="cpu", verbose=cfg.verbose)
+    cb = [make_checkpoint_callback(run, cfg.checkpoint_every, env=inner)]
     if progress:
         cb.append(make_progress_callback(cfg.stop_timesteps))
     write_json(run / "config.json", dataclasses.asdict(cfg))
@@ -208,7 +283,7 @@ def train_sb3(cfg: SB3Config, progress: bool = True) -> dict:
                     progress_bar=False, log_interval=1)
     wall = time.perf_counter() - t0
     if latest_checkpoint(run)[1] != model.num_timesteps:
-        save_checkpoint(model, run, model.num_timesteps)  # a finished run can be extended with --resume
+        save_checkpoint(model, run, model.num_timesteps, env=inner)  # a finished run can be extended with --resume
     _atomic(run / "policy.zip", model.save)
     meta = {"algo": cfg.algo, "library": "sb3", "seed": cfg.seed, "config": dataclasses.asdict(cfg),
             "timesteps": int(model.num_timesteps), "resumed_from_steps": done_steps,

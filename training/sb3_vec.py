@@ -82,3 +82,17 @@ class DCGridSB3VecEnv(VecEnv):
 
     def get_images(self):
         return []
+
+    # ------------------------------------------------------------------ checkpoint support
+    def get_rng_state(self) -> dict:
+        """The env batch's random-generator state (JSON-serialisable), saved with each checkpoint."""
+        return {"bit_generator": self.venv._rng.bit_generator.state}
+
+    def set_rng_state(self, state: dict) -> None:
+        """Continue the env batch's random stream from ``state`` (from :meth:`get_rng_state`): the
+        next ``reset`` draws from it instead of restarting from the configured seed."""
+        bg_state = state["bit_generator"]
+        bit_gen = getattr(np.random, bg_state["bit_generator"])()
+        bit_gen.state = bg_state
+        self.venv._rng = np.random.Generator(bit_gen)
+        self._seed = None
