@@ -107,7 +107,7 @@ def run_episode(policy: Policy, scenario: str | Scenario = "default", seed: int 
     if sc.action_mode != policy.action_mode:
         sc = sc.replace(action_mode=policy.action_mode)
     env = DCGridVectorEnv(sc, num_envs=1, autoreset=False)
-    obs = env.reset(seed=seed)
+    obs, _ = env.reset(seed=seed)
     policy.reset(seed, policy_context(env))
     T, n = sc.horizon_steps, env.n_agents
     rec = _Recorder(n)

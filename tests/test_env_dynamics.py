@@ -206,7 +206,7 @@ def test_dc_sizes_match_penetration():
 def test_vector_env_matches_parallel_env_at_batch_one():
     v = datacenter_grid_v0.vector_env(num_envs=1, **SHORT)
     p = datacenter_grid_v0.parallel_env(**SHORT)
-    ov = v.reset(seed=4)
+    ov, _ = v.reset(seed=4)
     op, _ = p.reset(seed=4)
     np.testing.assert_array_equal(ov[0], np.stack([op[a] for a in p.possible_agents]))
     rng = np.random.default_rng(0)
@@ -222,7 +222,7 @@ def test_vector_env_matches_parallel_env_at_batch_one():
 
 def test_vector_env_batch_shapes_and_autoreset():
     v = datacenter_grid_v0.vector_env(num_envs=3, action_mode="box", **SHORT)
-    obs = v.reset(seed=0)
+    obs, _ = v.reset(seed=0)
     assert obs.shape == (3, 8, v.layout.size)
     for _ in range(SHORT["horizon_steps"]):
         obs, r, term, trunc, info = v.step(np.ones((3, 8, 3)))

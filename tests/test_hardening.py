@@ -187,3 +187,23 @@ def test_policy_from_the_current_directory_and_policy_descriptions(tmp_path, mon
     out = capsys.readouterr().out
     for line in ("fifo ", "oracle ", "hold_e2e3 ", "sb3:PATH ", "rllib:PATH ", "package.module:Class "):
         assert any(ln.startswith(line) and len(ln.split(None, 1)) == 2 for ln in out.splitlines()), line
+
+
+def test_vector_env_follows_gymnasium_and_keeps_finished_ledgers():
+    v = datacenter_grid_v0.vector_env(num_envs=2, **FAST)
+    obs, infos = v.reset(seed=7)
+    assert isinstance(infos, dict) and obs.shape == (2, 8, v.single_observation_space.shape[0])
+    assert all(v.single_observation_space.contains(o) for o in obs.reshape(-1, obs.shape[-1]))
+    assert v.observation_space.shape == (16, v.layout.size) and v.action_space.shape == (16,)
+    for _ in range(FAST["horizon_steps"]):
+        _, _, _, trunc, info = v.step(np.zeros((2, 8), int))
+    assert trunc.all()
+    finished = v.final_ledgers(info)
+    assert len(finished) == 2 and all(len(led) > 0 for led in finished)
+    assert not finished[0].equals(finished[1])  # two episodes, two ledgers
+    # the new episodes start empty: nothing of the finished ones leaks into them
+    assert (v.ledger(0).arrival_step < 0).all() or len(v.ledger(0)) < len(finished[0])
+    with pytest.raises(ValueError, match="finished no episode"):
+        v.final_ledgers(v.step(np.zeros((2, 8), int))[-1])
+    with pytest.raises(ValueError, match="env_index=5 is invalid"):
+        v.ledger(5)

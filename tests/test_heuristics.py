@@ -420,7 +420,7 @@ def _episode(name, seed=0, steps=16):
         layout=v.layout, scenario=v.scenario, n_agents=v.n_agents, action_space=space,
         step_hours=v.scenario.step_hours, max_deferral_steps=v.scenario.max_deferral_steps(),
     ))  # fmt: skip
-    obs = v.reset(seed=0)[0]
+    obs = v.reset(seed=0)[0][0]
     actions = []
     for _ in range(steps):
         a = pol.act(obs, None)
@@ -454,6 +454,6 @@ def test_battery_scenario_gets_an_idle_setpoint():
         layout=v.layout, scenario=v.scenario, n_agents=v.n_agents, action_space=v.single_action_space,
         step_hours=v.scenario.step_hours, max_deferral_steps=v.scenario.max_deferral_steps(),
     ))  # fmt: skip
-    a = pol.act(v.reset(seed=0)[0], None)
+    a = pol.act(v.reset(seed=0)[0][0], None)
     assert a.shape == (v.n_agents, 4) and (a[:, 3] == 0).all()
     v.step(a[None])

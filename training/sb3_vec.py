@@ -33,7 +33,7 @@ class DCGridSB3VecEnv(VecEnv):
     def reset(self):
         seed = self._seed
         self._seed = None  # later resets continue the same generator
-        obs = self.venv.reset(seed=seed)
+        obs, _ = self.venv.reset(seed=seed)
         self._ep_return[:] = 0.0
         self._ep_len = 0
         return obs.reshape(self.num_envs, -1)

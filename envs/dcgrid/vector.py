@@ -2,14 +2,22 @@
 
 ``DCGridVectorEnv`` is what training at scale uses (and what the SB3 ``VecEnv`` adapter
 wraps): observations ``[B, N, D]``, rewards ``[B, N]``, actions ``[B, N]`` (discrete) or
-``[B, N, k]``. All envs of a batch start together and have the same horizon, so they truncate
-together; ``autoreset=True`` then resets the whole batch in the same call and returns the
-final observations in ``info["final_observation"]``.
+``[B, N, k]``. It follows Gymnasium's vector API where a multi-agent batch allows:
+``reset(seed=...)`` returns ``(observations, infos)``; ``single_observation_space`` and
+``single_action_space`` are one agent's spaces (every agent of every env shares them);
+``observation_space`` and ``action_space`` are the batch's. All envs of a batch start together
+and have the same horizon, so they truncate together; ``autoreset=True`` then resets the whole
+batch in the same call, returns the final observations in ``info["final_observation"]`` and
+keeps the finished episodes: ``info["final_state"]`` is their core state, and
+``env.ledger(b, info["final_state"])`` (or ``env.final_ledgers(info)``) their job ledgers.
+With ``autoreset=False`` a step past the horizon is refused: call ``reset()`` or ``settle()``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from gymnasium import spaces
+from gymnasium.vector.utils import batch_space
 
 from gridshift.envs.dcgrid import core, settlement
 from gridshift.envs.dcgrid.actions import make_adapter
@@ -33,16 +41,39 @@ class DCGridVectorEnv:
         self._rng = np.random.default_rng()
         self._steps = 0
 
+        self.single_observation_space = spaces.Box(self.layout.low, self.layout.high, dtype=np.float32)
+        self.observation_space = batch_space(self.single_observation_space, num_envs * self.n_agents)
+        self.action_space = batch_space(self.adapter.space, num_envs * self.n_agents)
+
     @property
     def single_action_space(self):
         return self.adapter.space
 
-    def reset(self, seed: int | None = None) -> np.ndarray:
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        """Start ``num_envs`` new episodes; returns ``(observations [B, N, D], infos)``."""
         if seed is not None:
             self._rng = np.random.default_rng(seed)
         self.state = core.reset(self.params, self._rng, self.num_envs)
         self._steps = 0
-        return core.observe(self.params, self.state, self._rng)
+        return core.observe(self.params, self.state, self._rng), {}
+
+    def ledger(self, env_index: int = 0, state: core.CoreState | None = None):
+        """The job ledger of env ``env_index`` (of ``state``, default the current one)."""
+        from gridshift.envs.dcgrid.ledger import ledger_frame
+
+        st = state if state is not None else self.state
+        if st is None:
+            raise RuntimeError("ledger() needs an episode: call reset() first")
+        if not 0 <= env_index < st.batch_size:
+            raise ValueError(f"env_index={env_index!r} is invalid: allowed 0..{st.batch_size - 1}")
+        return ledger_frame(self.params, st, env_index)
+
+    def final_ledgers(self, info) -> list:
+        """The ledgers of the episodes that ``info`` (an autoreset step's) finished."""
+        st = info.env.get("final_state") if hasattr(info, "env") else None
+        if st is None:
+            raise ValueError("this step finished no episode: info has no 'final_state'")
+        return [self.ledger(b, st) for b in range(st.batch_size)]
 
     def step(self, actions: np.ndarray):
         """Returns ``(obs, rewards, terminated, truncated, info)``; ``info`` maps names to ``[B, N]``
@@ -73,7 +104,8 @@ class DCGridVectorEnv:
             info.env["backlog_open_mwh"] = bv["open_mwh"]
         if done and self.autoreset:
             info.env["final_observation"] = obs
-            obs = self.reset()
+            info.env["final_state"] = self.state  # reset builds a new state: the finished one is kept
+            obs, _ = self.reset()
         return obs, rewards, terminated, truncated, info
 
     def settle(self):
