@@ -51,7 +51,8 @@ def register(sub) -> None:
     f = dsub.add_parser("fetch", help="download EIA-930 load/fuel mix and ISO prices (needs gridshift[fetch])")
     f.add_argument("--ba", required=True, help="balancing authority, e.g. ERCO, CISO, PJM")
     f.add_argument("--year", type=int, required=True)
-    f.add_argument("--cache", default="gridshift-data", help="directory laid out like the shared data directory")
+    f.add_argument("--out", "--cache", dest="cache", default="gridshift-data",
+                   help="output directory, laid out like the shared data directory (--cache is the old name)")
     f.add_argument("--what", nargs="+", default=["load", "fuelmix", "prices"], choices=("load", "fuelmix", "prices"))
     f.set_defaults(func=cmd_data_fetch)
     i = dsub.add_parser("info", help="print the data directory in use")
