@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="run the main job on the embedded default scenario: a small leaderboard")
     d.add_argument("--scenario", default="default")
-    d.add_argument("--seeds", default="1000-1002", help="held-out evaluation seeds")
+    d.add_argument("--seeds", default=DEFAULT_EVAL_SEEDS, help=f"held-out evaluation seeds (default {DEFAULT_EVAL_SEEDS})")
     d.add_argument("--seed", type=int, default=0, help="episode seed with --episode-only")
     d.add_argument("--policies", nargs="+", default=None)
     d.add_argument("--out", default="demo-leaderboard")
@@ -269,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--penetrations", type=float, nargs="+", default=[0.02, 0.05, 0.1, 0.2, 0.3])
     c.add_argument("--n-dcs", type=int, nargs="+", default=[2, 8, 32, 128, 256])
     c.add_argument("--windows", type=int, nargs="+", default=[0, 2, 4, 8, 16])
-    c.add_argument("--seeds", default="0-1")
+    c.add_argument("--seeds", default=DEFAULT_EVAL_SEEDS, help=f"held-out evaluation seeds (default {DEFAULT_EVAL_SEEDS})")
     c.add_argument("--horizon-steps", type=int, default=192)
     c.add_argument("--scenario", default="default", help="base scenario of every sweep cell")
     c.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="scenario overrides (the sweeps set penetration, "

@@ -108,7 +108,7 @@ class RLlibPolicy(_TrainedBase):
         import torch
         from ray.rllib.core.rl_module.rl_module import RLModule
 
-        p = Path(path)
+        p = Path(path).resolve()  # RLlib reads checkpoints by absolute URI
         meta = _read_meta(p)
         if (p / "policy.json").is_file() and not (p / "learner_group").exists():
             p = _run_checkpoint(p, json.loads((p / "policy.json").read_text())["checkpoint"])

@@ -82,7 +82,7 @@ def _heatmap(ax, df, value, xcol, ycol, title, fmt="{:.2f}"):
 
 def run_cascade(out_dir="cascade", *, gas="gas_literal", stagger="gas_stagger",
                 penetrations=(0.02, 0.05, 0.1, 0.2, 0.3), n_dcs=(2, 8, 32, 128, 256),
-                windows=(0, 2, 4, 8, 16), window_n_dcs=32, seeds=(0, 1), scenario="default",
+                windows=(0, 2, 4, 8, 16), window_n_dcs=32, seeds=tuple(range(1000, 1010)), scenario="default",
                 horizon_steps=192, overrides=None, progress=True, log=print) -> dict:
     """Run the sweeps and write heatmaps, the event figure and ``cascade_report.md``."""
     from gridshift.eval.leaderboard import Progress

@@ -42,7 +42,7 @@ def run_demo(scenario: str = "default", seed: int = 0, **overrides) -> dict:
     return {"steps": len(rows), "jobs": len(ep), "mean_price": float(r[:, 1].mean()), "statuses": ep.status.value_counts().to_dict()}
 
 
-def run_demo_leaderboard(policies, scenario: str = "default", seeds=(1000, 1001, 1002), out_dir: str = "demo-leaderboard") -> dict:
+def run_demo_leaderboard(policies, scenario: str = "default", seeds=tuple(range(1000, 1010)), out_dir: str = "demo-leaderboard") -> dict:
     """A small leaderboard on one scenario, printed as a table (score: FIFO = 0, oracle = 100)."""
     from gridshift.eval.leaderboard import build_leaderboard
 

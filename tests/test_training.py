@@ -85,13 +85,15 @@ def test_sb3_one_update_then_policy_plays_an_episode(tmp_path, algo):
 def test_sb3_same_seed_same_weights(tmp_path):
     import torch
 
-    def weights(d):
-        train_sb3(SB3Config(overrides=TINY, num_envs=2, n_steps=16, batch_size=32, stop_timesteps=64, run_dir=str(d), seed=5),
+    def weights(d, seed=5):
+        train_sb3(SB3Config(overrides=TINY, num_envs=2, n_steps=16, batch_size=32, stop_timesteps=64, run_dir=str(d), seed=seed),
                   progress=False)
         return SB3Policy.from_zip(d / "policy.zip").model.policy.state_dict()
 
     a, b = weights(tmp_path / "a"), weights(tmp_path / "b")
     assert all(torch.equal(a[k], b[k]) for k in a)
+    c = weights(tmp_path / "c", seed=6)  # and another seed trains other weights
+    assert not all(torch.equal(a[k], c[k]) for k in a)
 
 
 def test_sb3_policy_rejects_incompatible_env(tmp_path):
