@@ -38,7 +38,10 @@ Where it is a **bound** and where only an **approximation**:
   same window is therefore at least the LP optimum, up to the segment linearisation (the
   chord of a quadratic cost lies above it inside a segment; ``oracle_lp_gap_usd`` is that
   error's upper bound, subtracted in ``oracle_lp_bound_usd``). Emergency orders, which can
-  shed E0 load, and DR payments are outside the LP.
+  shed E0 load, and DR payments are outside the LP. The LP has no batteries: in a scenario with
+  ``battery_hours > 0`` storage arbitrage could beat it, so ``oracle_lp_bound_usd`` is NaN there
+  (the oracle itself leaves its batteries idle; the settlement restores every battery's
+  starting charge, so none of this energy is free).
 * The **replayed** oracle is only an approximation of that optimum: whole jobs start in EDF
   order within a release fraction, the SLA guard forces starts, work left at the horizon is
   settled FIFO like everyone's, and the simulator's dispatch is merit order. Its simulated
@@ -334,6 +337,8 @@ class Oracle:
     def stats(self) -> dict[str, float]:
         """Figures the runner stores with the run's metrics."""
         p, b = self.plan or {}, self.bound or {}
+        if float(np.sum(self.env.params.dcs.battery_mwh)) > 0:
+            b = {**b, "lp_cost_usd": np.nan}  # the LP has no storage: with batteries it bounds nothing
         return {"oracle_plan_lp_cost_usd": p.get("lp_cost_usd", np.nan),
                 "oracle_lp_cost_usd": b.get("lp_cost_usd", np.nan),
                 "oracle_lp_gap_usd": b.get("lp_gap_usd", np.nan),

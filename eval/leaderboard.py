@@ -93,7 +93,7 @@ def ensure_runs(policies, scenarios, seeds, runs_dir, *, overrides=None, ray_add
             for seed in seeds:
                 sc, key = run_identity(p, s, seed, overrides, policy=made[p])
                 path = run_file(runs_dir, sc.name, p, seed)
-                data, why = load_run(path, key)
+                data, why = load_run(path, key, expect={"policy": p, "scenario": sc.name, "seed": int(seed)})
                 if data is None:
                     if why != "missing":
                         log(f"run file {path}: {why}: not used, rerun")
@@ -153,7 +153,12 @@ def per_seed_scores(runs: list[dict]) -> pd.DataFrame:
     num = [c for c in df.columns if c not in ("scenario", "policy", "seed", "score") and pd.api.types.is_numeric_dtype(df[c])]
     base = fifo[num].reindex(idx).to_numpy(float) if len(fifo) else np.full((len(df), len(num)), np.nan)
     d = pd.DataFrame(df[num].to_numpy(float) - base, columns=[f"d_{c}" for c in num], index=df.index)
-    return pd.concat([df, d], axis=1)
+    out = pd.concat([df, d], axis=1)
+    # A run below the oracle's LP bound of its seed means the bound's assumptions broke: flag it.
+    bound = (pd.to_numeric(orc["oracle_lp_bound_usd"], errors="coerce").reindex(idx).to_numpy(float)
+             if len(orc) and "oracle_lp_bound_usd" in orc else np.full(len(df), np.nan))
+    out["below_lp_bound"] = out[SCORE_METRIC].to_numpy(float) < bound - 1e-9 * np.abs(bound)
+    return out
 
 
 def best_heuristic(table: pd.DataFrame, scenario: str) -> str | None:
@@ -182,6 +187,7 @@ def aggregate(runs: list[dict], metrics: tuple[str, ...]) -> pd.DataFrame:
         row["score_iqm"], row["score_ci_lo"], row["score_ci_hi"] = stratified_ci([sc], "iqm")
         row["score_mean"] = float(np.nanmean(sc)) if np.isfinite(sc).any() else np.nan
         row["score_seeds_defined"] = int(np.isfinite(sc).sum())
+        row["runs_below_lp_bound"] = int(g["below_lp_bound"].sum()) if "below_lp_bound" in g else 0
         for m in metrics:
             x = pd.to_numeric(g.get(m), errors="coerce").to_numpy(float) if m in g else np.full(len(g), np.nan)
             row[m] = float(np.nanmean(x)) if np.isfinite(x).any() else np.nan
@@ -218,9 +224,13 @@ def overall(runs: list[dict]) -> pd.DataFrame:
     rows = []
     for p, g in ps.groupby("policy", sort=False):
         strata = [gg.score.to_numpy(float) for _, gg in g.groupby("scenario")]
-        point, lo, hi = stratified_ci(strata, "iqm")
-        rows.append({"policy": p, "scenarios": g.scenario.nunique(), "runs": len(g), "score_iqm": point,
-                     "score_ci_lo": lo, "score_ci_hi": hi})
+        defined = sum(bool(np.isfinite(x).any()) for x in strata)
+        if defined < len(strata):  # a scenario without any defined score: no honest aggregate
+            point = lo = hi = float("nan")
+        else:
+            point, lo, hi = stratified_ci(strata, "iqm")
+        rows.append({"policy": p, "scenarios": g.scenario.nunique(), "scenarios_defined": defined, "runs": len(g),
+                     "score_iqm": point, "score_ci_lo": lo, "score_ci_hi": hi})
     return pd.DataFrame(rows).sort_values("score_iqm", ascending=False, na_position="last")
 
 
@@ -247,6 +257,9 @@ def build_leaderboard(policies, scenarios, seeds, *, out_dir="leaderboard", runs
     from gridshift.eval.report import write_outputs
 
     policies = list(dict.fromkeys([*ANCHORS, *policies]))
+    seeds = list(dict.fromkeys(int(x) for x in seeds))  # a repeated seed would be counted twice
+    scenarios = list(dict.fromkeys(scenarios))
+    _check_scenario_names(scenarios, overrides)
     runs_dir = runs_dir or Path(out_dir) / "runs"
     t0 = time.perf_counter()
     runs, counts = ensure_runs(policies, scenarios, seeds, runs_dir, overrides=overrides, ray_address=ray_address,
@@ -261,7 +274,23 @@ def build_leaderboard(policies, scenarios, seeds, *, out_dir="leaderboard", runs
             "wall_s": time.perf_counter() - t0}
 
 
+def _check_scenario_names(scenarios, overrides) -> None:
+    """Two different scenarios under one name would share (and overwrite) each other's run files."""
+    from gridshift.envs.dcgrid.scenario import load_scenario
+
+    seen: dict[str, tuple] = {}
+    for s in scenarios:
+        sc = load_scenario(s, **(overrides or {}))
+        if sc.name in seen and seen[sc.name][1] != sc.to_dict():
+            raise ValueError(f"scenarios {seen[sc.name][0]!r} and {s!r} are both named {sc.name!r} but differ: "
+                             "allowed distinct names (set `name` in the TOML file)")
+        if sc.name in seen:
+            raise ValueError(f"scenarios {seen[sc.name][0]!r} and {s!r} are the same scenario {sc.name!r}: list it once")
+        seen[sc.name] = (s, sc.to_dict())
+
+
 #: Metrics reported beside the headline ones (work accounting, settlement, the oracle's LP).
 REPORT_METRICS = ("work_arrived_mwh", "work_served_mwh", "work_dropped_mwh", "cost_per_mwh_served_usd",
                   "backlog_at_horizon_mwh", "settlement_window_steps", "drop_or_late_rate_flex", "carbon_consequential_t",
-                  "sla_penalty_usd", "oracle_lp_bound_usd", "oracle_solve_s")
+                  "sla_penalty_usd", "oracle_lp_bound_usd", "oracle_solve_s", "settlement_overrun_steps",
+                  "battery_shortfall_mwh")

@@ -7,7 +7,8 @@
   ``100 x (cost_FIFO - cost) / (cost_FIFO - cost_oracle)`` on social cost: FIFO = 0, the
   replayed perfect-foresight oracle = 100 (L2RPN style). It depends only on the policy's own
   run and the two anchors' runs of the same seed, so it never moves when other policies are
-  added or removed.
+  added or removed. It is undefined (NaN, left out of every aggregate and reported) on a seed
+  where the oracle beats FIFO by less than ``MIN_ANCHOR_GAP`` of FIFO's cost.
 """
 
 from __future__ import annotations
@@ -28,10 +29,16 @@ ANCHORS = (ANCHOR_ZERO, ANCHOR_HUNDRED)
 SCORE_METRIC = "social_cost_usd"
 
 
+#: A seed's score is defined only where the oracle beats FIFO by at least this share of FIFO's
+#: cost: below it the denominator is noise and one seed's score could flip the sign of a mean.
+MIN_ANCHOR_GAP = 1e-4
+
+
 def score(cost: float, fifo_cost: float, oracle_cost: float) -> float:
-    """The anchored score of one run (NaN when the oracle does not beat FIFO on that seed)."""
+    """The anchored score of one run: NaN when the oracle does not beat FIFO on that seed by at
+    least ``MIN_ANCHOR_GAP`` of FIFO's cost."""
     span = fifo_cost - oracle_cost
-    if not (span > 0):
+    if not (span > MIN_ANCHOR_GAP * abs(fifo_cost)):
         return float("nan")
     return 100.0 * (fifo_cost - cost) / span
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gridshift.eval.runfiles import atomic_write_bytes, atomic_write_json
+from gridshift.eval.protocol import EVAL_SEEDS, MIN_ANCHOR_GAP
+from gridshift.eval.runfiles import atomic_write_bytes, atomic_write_json, safe_name
 
 #: Units of the plotted metrics (axis labels).
 UNITS = {
@@ -34,6 +35,11 @@ UNITS = {
     "drop_or_late_rate_flex": "share of decided jobs",
     "social_cost_usd": "USD",
 }
+
+
+def _one_line(text) -> str:
+    """A name as one line of Markdown (scenario names come from user files)."""
+    return " ".join(str(text).split()).replace("`", "'")
 
 
 def _fmt(v) -> str:
@@ -58,9 +64,11 @@ def _score_ci(r) -> str:
 
 def markdown(table: pd.DataFrame, over: pd.DataFrame, fals: pd.DataFrame, seeds: list[int], counts: dict, meta: dict,
              wall_s: float) -> str:
+    held_out = all(s in EVAL_SEEDS for s in seeds)
+    span = f"{seeds[0]}-{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) else str(seeds)
     lines = ["# gridshift leaderboard", "",
-             f"Seeds {seeds[0]}-{seeds[-1]} ({len(seeds)} held-out evaluation seeds)" if seeds == list(range(seeds[0], seeds[-1] + 1))
-             else f"Seeds {seeds} ({len(seeds)})",
+             f"Seeds {span} ({len(seeds)} " + ("held-out evaluation seeds)" if held_out else
+                                               "seeds; **not all held out**: training uses 0-999, evaluation 1000-1999)"),
              "",
              "Every run covers the horizon **plus settlement** (work left queued at the horizon is released FIFO "
              "and paid for), so all policies are compared on the same work. **Score**: social cost per seed, "
@@ -72,7 +80,7 @@ def markdown(table: pd.DataFrame, over: pd.DataFrame, fals: pd.DataFrame, seeds:
     for s, g in table.groupby("scenario", sort=False):
         g = g.sort_values("score_iqm", ascending=False, na_position="last")
         best = g.best_heuristic.dropna().iloc[0] if g.best_heuristic.notna().any() else None
-        lines += [f"## Scenario `{s}`", "", f"Best heuristic on this board: `{best}`." if best else "", "",
+        lines += [f"## Scenario `{_one_line(s)}`", "", f"Best heuristic on this board: `{best}`." if best else "", "",
                   "| policy | score [CI] | Δ social cost $ [CI] | Δ emissions t [CI] | work served MWh | SLA violations "
                   "(E1-E3) | rebound ratio | price spikes | P(>FIFO) | P(>best heur.) |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -86,16 +94,32 @@ def markdown(table: pd.DataFrame, over: pd.DataFrame, fals: pd.DataFrame, seeds:
             fifo = g[g.policy == "fifo"]
             n_def = int(o["score_seeds_defined"])
             if len(fifo) and (n_def < o["n_seeds"] or not o["d_social_cost_usd"] < 0):
-                lines += ["", f"**Warning:** the oracle beat FIFO on only {n_def} of {int(o['n_seeds'])} seeds; the score "
-                              "is undefined on the others and unstable where the two are close."]
-            lines += ["", f"Oracle: mean social cost ${_fmt(o['social_cost_usd'])} replayed; its LP bound "
-                          f"${_fmt(o.get('oracle_lp_bound_usd'))} (no policy can go below it); "
+                lines += ["", f"**Warning:** the oracle beat FIFO by at least {MIN_ANCHOR_GAP:.2%} of FIFO's cost on only "
+                              f"{n_def} of {int(o['n_seeds'])} seeds; the score is undefined on the others."]
+            bound = o.get("oracle_lp_bound_usd")
+            bound_txt = (f"its LP bound ${_fmt(bound)} (no policy should go below it); " if bound is not None and np.isfinite(bound)
+                         else "no LP bound (the LP has no batteries); ")
+            lines += ["", f"Oracle: mean social cost ${_fmt(o['social_cost_usd'])} replayed; {bound_txt}"
                           f"LP solve time {_fmt(o.get('oracle_solve_s'))} s per episode."]
+        below = g[g["runs_below_lp_bound"] > 0] if "runs_below_lp_bound" in g else g.iloc[0:0]
+        if len(below):
+            lines += ["", "**Warning:** runs below the oracle's LP bound of their seed (the bound's assumptions do not "
+                          "hold for them): " + ", ".join(f"`{r['policy']}` ({int(r['runs_below_lp_bound'])})"
+                                                         for _, r in below.iterrows()) + "."]
+        overrun = g[g["settlement_overrun_steps"] > 0] if "settlement_overrun_steps" in g else g.iloc[0:0]
+        if len(overrun):
+            lines += ["", "**Warning:** settlement ran past its fixed window for " + ", ".join(f"`{p}`" for p in overrun.policy)
+                      + " (repeated E3 preemption): their windows are longer than the other policies'."]
         lines.append("")
     if over["scenarios"].max() > 1:
-        lines += ["## Across scenarios (stratified bootstrap)", "", "| policy | score IQM [95 % CI] | runs |", "| --- | --- | --- |"]
+        lines += ["## Across scenarios (stratified bootstrap)", "",
+                  "| policy | score IQM [95 % CI] | runs | scenarios with a defined score |", "| --- | --- | --- | --- |"]
         for _, r in over.iterrows():
-            lines.append(f"| `{r['policy']}` | {_score_ci(r)} | {int(r['runs'])} |")
+            lines.append(f"| `{r['policy']}` | {_score_ci(r)} | {int(r['runs'])} | "
+                         f"{int(r['scenarios_defined'])} of {int(r['scenarios'])} |")
+        if (over["scenarios_defined"] < over["scenarios"]).any():
+            lines += ["", "A scenario in which no seed has a defined score makes the cross-scenario score n/a "
+                          "(it is not silently left out)."]
         lines.append("")
     lines += ["## Runs", "", f"{counts['reused']} run files reused, {counts['rerun']} rerun (invalid or stale), "
               f"{counts['new']} new; {wall_s:.1f} s.", ""]
@@ -105,7 +129,7 @@ def markdown(table: pd.DataFrame, over: pd.DataFrame, fals: pd.DataFrame, seeds:
               "| scenario | policy | " + " | ".join(c for c in fals.columns[2:]) + " |",
               "| --- | --- | " + " | ".join("---" for _ in fals.columns[2:]) + " |"]
     for _, r in fals.iterrows():
-        lines.append(f"| {r['scenario']} | `{r['policy']}` | " + " | ".join(_fmt(r[c]) for c in fals.columns[2:]) + " |")
+        lines.append(f"| {_one_line(r['scenario'])} | `{r['policy']}` | " + " | ".join(_fmt(r[c]) for c in fals.columns[2:]) + " |")
     lines += ["", f"gridshift {meta['versions'].get('gridshift', '?')}, commit `{meta['git_commit']}`, versions "
                   f"{meta['versions']}. Full table: leaderboard.csv / leaderboard.json."]
     return "\n".join(lines) + "\n"
@@ -176,14 +200,14 @@ def plots(table: pd.DataFrame, out: Path, n_seeds: int) -> dict[str, Path]:
             ax.bar(x, np.nan_to_num(mean), yerr=err, capsize=3, color="#4477aa")
             ax.set_xticks(x, gg.policy, rotation=30, ha="right")
             ax.set_ylabel(ylabel)
-            ax.set_title(f"{key}: scenario '{s}', {n_seeds} seeds ({what})", fontsize=9)
+            ax.set_title(f"{key}: scenario '{_one_line(s)}', {n_seeds} seeds ({what})", fontsize=9)
             if key == "score":
                 ax.axhline(0, color="k", lw=0.8)
                 ax.axhline(100, color="k", lw=0.8, ls="--")
             fig.tight_layout()
             name = "score.png" if key == "score" else f"outcome_{key}.png"
             if table.scenario.nunique() > 1:
-                name = name.replace(".png", f"_{s}.png")
+                name = name.replace(".png", f"_{safe_name(s)}.png")  # scenario names come from user files
             p = out / name
             fig.savefig(p)
             plt.close(fig)

@@ -2,8 +2,10 @@
 
 One run = one (policy, scenario, seed) = one JSON file, written last and atomically, so its
 presence means the run (and any Parquet files it lists) is complete. A run file is reused only
-when its **cache key** matches: a hash of the policy spec and its code or weights, the full
-scenario, the seed, the run schema, gridshift's version and a hash of gridshift's source.
+when its **cache key** matches: a hash of the policy spec and its code or weights (for an
+import path, every module in its folder), the full scenario, the seed, the run schema,
+gridshift's version, a hash of gridshift's source, and the external data files the scenario
+reads (folder, sizes and modification times).
 Anything else (missing, unreadable, binary, a directory, a different key, a required metric
 missing, null, NaN or non-numeric, a listed Parquet file empty or unreadable) is reported by
 name and rerun; it never enters a mean.
@@ -44,10 +46,12 @@ def safe_name(text: str, *, max_len: int = 60) -> str:
 def run_path(out_dir: str | Path, scenario_name: str, policy_spec: str, seed: int) -> Path:
     """Where a run's JSON lives; always inside ``out_dir``."""
     root = Path(out_dir).resolve()
-    p = (root / safe_name(scenario_name) / safe_name(policy_spec) / f"seed{int(seed)}.json").resolve()
-    if root not in p.parents:  # pragma: no cover - safe_name already prevents it
-        raise ValueError(f"run path {p} escapes the run directory {root}")
-    return p
+    # The folders are resolved (a symlinked folder that leads outside is refused); the file itself
+    # is not, so a symlink in its place is seen as what it is rather than followed.
+    folder = (root / safe_name(scenario_name) / safe_name(policy_spec)).resolve()
+    if root != folder and root not in folder.parents:
+        raise ValueError(f"run folder {folder} escapes the run directory {root}: allowed folders inside it")
+    return folder / f"seed{int(seed)}.json"
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -102,6 +106,30 @@ def source_hash() -> str:
     return h.hexdigest()[:16]
 
 
+def data_hash(scenario_config: dict) -> str:
+    """For a scenario that reads external files (real grid data, a job trace, a fleet CSV), a
+    hash of those inputs: the resolved data folder and every file's path, size and modification
+    time (stat only, so it stays cheap). ``""`` for a scenario that reads none."""
+    from gridshift.data.paths import data_root
+
+    fleet = str(scenario_config.get("fleet", "synthetic"))
+    uses_root = bool(scenario_config.get("grid_data") or scenario_config.get("workload_trace")) or fleet == "powersimdata"
+    files: list[Path] = []
+    if uses_root:
+        root = data_root()
+        if root is not None:
+            files += sorted(f for f in root.rglob("*") if f.is_file())
+    if fleet not in ("synthetic", "powersimdata"):
+        files.append(Path(fleet))
+    if not files:
+        return ""
+    h = hashlib.sha256()
+    for f in files:
+        st = f.stat() if f.exists() else None
+        h.update(f"{f.resolve()}|{st.st_size if st else -1}|{st.st_mtime_ns if st else -1}".encode())
+    return h.hexdigest()[:16]
+
+
 def policy_hash(spec: str, policy=None) -> str:
     """A hash of what a policy spec runs: the weights or checkpoint for ``sb3:``/``rllib:`` specs
     and shipped agents, else the source of the policy's class (import paths included)."""
@@ -118,6 +146,11 @@ def policy_hash(spec: str, policy=None) -> str:
             src = inspect.getsourcefile(type(policy))
             if src:
                 h.update(Path(src).read_bytes())
+                if ":" in spec and kind not in ("sb3", "rllib"):
+                    # an import-path policy: the helper modules beside it are part of its code
+                    for f in sorted(Path(src).parent.glob("*.py")):
+                        h.update(f.name.encode())
+                        h.update(f.read_bytes())
         except (TypeError, OSError):
             h.update(repr(type(policy)).encode())
     return h.hexdigest()[:16]
@@ -129,7 +162,7 @@ def cache_key(policy_spec: str, policy_digest: str, scenario_config: dict, seed:
 
     payload = {"schema": RUN_SCHEMA, "policy": policy_spec, "policy_hash": policy_digest,
                "policy_kwargs": policy_kwargs or {}, "scenario": scenario_config, "overrides": overrides or {},
-               "seed": int(seed), "gridshift": __version__, "source": source_hash()}
+               "seed": int(seed), "gridshift": __version__, "source": source_hash(), "data": data_hash(scenario_config)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
@@ -137,14 +170,25 @@ def _bad_number(v) -> bool:
     return isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
 
 
-def load_run(path: Path, key: str | None = None) -> tuple[dict | None, str]:
-    """A run file if it is complete, valid and (when ``key`` is given) current; else
-    ``(None, reason)`` with the reason in words."""
-    path = Path(path)
+def load_run(path: Path, key: str | None = None, expect: dict | None = None) -> tuple[dict | None, str]:
+    """A run file if it is complete, valid, (when ``key`` is given) current and (when ``expect``
+    is given) the run of that slot (``policy``, ``scenario``, ``seed``); else ``(None, reason)``
+    with the reason in words. Never raises on a bad file."""
+    try:
+        return _load_run(Path(path), key, expect)
+    except Exception as e:  # noqa: BLE001 - any malformed content means: rerun, with the reason
+        return None, f"malformed ({e.__class__.__name__}: {e})"
+
+
+def _load_run(path: Path, key: str | None, expect: dict | None) -> tuple[dict | None, str]:
+    if path.is_symlink():
+        return None, "a symbolic link in place of the run file"
     if path.is_dir():
         return None, "a directory in place of the run file"
     if not path.exists():
         return None, "missing"
+    if not path.is_file():
+        return None, "not a regular file (a pipe, socket or device)"
     try:
         raw = path.read_bytes()
     except OSError as e:
@@ -165,7 +209,20 @@ def load_run(path: Path, key: str | None = None) -> tuple[dict | None, str]:
     bad = [k for k in REQUIRED_METRICS if _bad_number(m.get(k))]
     if bad:
         return None, f"metrics missing, null, NaN or non-numeric: {bad}"
-    for name, size in (data.get("parquet") or {}).items():
+    odd = [k for k, v in m.items() if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)))]
+    if odd:
+        return None, f"metrics that are not numbers or null: {odd[:5]}"
+    for k, want in (expect or {}).items():
+        if data.get(k) != want or type(data.get(k)) is not type(want):
+            return None, f"identity field {k}={data.get(k)!r} does not match this slot ({want!r})"
+    if m["jobs_open"] != 0 and data.get("settled", True):
+        return None, f"jobs_open={m['jobs_open']!r}: a settled run leaves no job open"
+    if abs(m["work_arrived_mwh"] - m["work_served_mwh"] - m["work_dropped_mwh"]) > 1e-6 * max(1.0, abs(m["work_arrived_mwh"])):
+        return None, "work does not add up (arrived != served + dropped)"
+    pq_files = data.get("parquet") or {}
+    if not isinstance(pq_files, dict):
+        return None, f"field parquet={pq_files!r} is not a mapping of file names to sizes"
+    for name, size in pq_files.items():
         pq = path.parent / name
         if not pq.is_file() or pq.stat().st_size != size or size == 0:
             return None, f"Parquet file {pq.name} missing, empty or truncated"
@@ -181,8 +238,12 @@ def load_run(path: Path, key: str | None = None) -> tuple[dict | None, str]:
 
 
 def quarantine(path: Path) -> Path | None:
-    """Move a directory that sits where a run file belongs out of the way (never deleted)."""
-    if path.is_dir():
+    """Move a directory (or a pipe) that sits where a run file belongs out of the way (never
+    deleted); a symbolic link is removed (the link, not what it points to)."""
+    if path.is_symlink():
+        path.unlink()
+        return None
+    if path.exists() and not path.is_file():
         dest = path.with_name(f"{path.name}.invalid-{int(time.time())}-{uuid.uuid4().hex[:6]}")
         path.rename(dest)
         return dest

@@ -129,6 +129,8 @@ def run_episode(policy: Policy, scenario: str | Scenario = "default", seed: int 
             rec.add(sinfo, st.demand_mw[0, int(st.t[0]) - 1])
             k += 1
         extra.update(settlement_window_steps=window, settlement_overrun_steps=max(0, k - window))
+    target = settlement.BATTERY_START_SOC * env.params.dcs.battery_mwh
+    extra["battery_shortfall_mwh"] = float(np.maximum(target - env.state.soc_mwh[0], 0.0).sum())
     if hasattr(policy, "stats"):
         extra.update(policy.stats())
     g, dcrec = rec.frames(T)
@@ -256,4 +258,6 @@ def parse_seeds(text: str) -> list[int]:
         raise ValueError(f"seeds={text!r} is invalid: allowed e.g. '0-4', '1,5,9' or '0-2,7'") from None
     if not seeds:
         raise ValueError(f"seeds={text!r} is invalid: no seed given")
+    if min(seeds) < 0:
+        raise ValueError(f"seeds={text!r} is invalid: allowed seeds >= 0 (evaluation uses 1000-1999)")
     return seeds

@@ -168,10 +168,131 @@ def test_report_warns_when_the_oracle_does_not_beat_fifo():
     assert table.set_index("policy").loc["oracle", "score_seeds_defined"] == 2
     md = markdown(table, overall(runs), falsifiability_table(runs), [0, 1, 2], {"reused": 0, "rerun": 0, "new": 9},
                   {"versions": {}, "git_commit": "x"}, 1.0)
-    assert "oracle beat FIFO on only 2 of 3 seeds" in md
+    assert "oracle beat FIFO by at least 0.01% of FIFO's cost on only 2 of 3 seeds" in md
     ok = _runs({"fifo": [100, 200, 150], "oracle": [80, 150, 140]})
     for r in ok:
         r["metrics"].update(work_served_mwh=1.0, drop_or_late_rate_flex=0.0, rebound_ratio=1.0, price_spike_count=0.0)
     md = markdown(aggregate(ok, metrics), overall(ok), falsifiability_table(ok), [0, 1, 2], {"reused": 0, "rerun": 0, "new": 6},
                   {"versions": {}, "git_commit": "x"}, 1.0)
     assert "Warning" not in md
+
+
+def test_score_needs_a_real_gap_between_the_anchors():
+    # FIFO $100M, oracle $5k cheaper (0.005 %): the score would be +-hundreds on noise
+    assert np.isnan(score(99_999_000.0, 100_000_000.0, 99_995_000.0))
+    assert score(99_990_000.0, 100_000_000.0, 99_980_000.0) == pytest.approx(50.0)  # 0.02 % gap: defined
+
+
+def test_across_scenarios_is_na_when_a_scenario_has_no_defined_score():
+    from gridshift.eval.leaderboard import overall
+
+    runs = _runs({"fifo": [100, 200], "oracle": [80, 150], "a": [90, 190]})
+    other = [dict(r, scenario="t") for r in _runs({"fifo": [100, 200], "oracle": [120, 210], "a": [90, 190]})]
+    over = overall(runs + other).set_index("policy")
+    assert over.loc["a", "scenarios"] == 2 and over.loc["a", "scenarios_defined"] == 1
+    assert np.isnan(over.loc["a", "score_iqm"])
+
+
+def test_malformed_files_that_match_the_key_are_rerun_not_trusted(tmp_path):
+    import os
+
+    logs = []
+    kw = dict(out_dir=tmp_path / "lb", overrides=FAST, progress=False, log=logs.append)
+    build_leaderboard(["fifo"], ["default"], [1000, 1001, 1002, 1003, 1004], **kw)
+    f = {i: run_file(tmp_path / "lb" / "runs", "default", "fifo", i) for i in range(1000, 1005)}
+    for i, edit in ((1000, {"seed": "1000"}), (1001, {"policy": None}), (1002, {"parquet": [1, 2]})):
+        d = json.loads(f[i].read_text())  # the slot's own file, so its cache key still matches
+        d.update(edit)
+        f[i].write_text(json.dumps(d))
+    d = json.loads(f[1003].read_text())
+    d["metrics"]["rebound_ratio"] = "abc"
+    f[1003].write_text(json.dumps(d))
+    f[1004].unlink()
+    os.symlink(f[1003], f[1004])  # a link to another seed's file: never followed, never written through
+    res = build_leaderboard(["fifo"], ["default"], [1000, 1001, 1002, 1003, 1004], **kw)
+    text = "\n".join(logs)
+    for i, why in ((1000, "identity field seed"), (1001, "identity field policy"), (1002, "parquet"),
+                   (1003, "not numbers"), (1004, "symbolic link")):
+        assert str(f[i]) in text and why in text, (i, why)
+    assert res["counts"]["rerun"] == 5
+    assert not f[1004].is_symlink() and json.loads(f[1004].read_text())["seed"] == 1004
+    assert json.loads(f[1003].read_text())["seed"] == 1003
+
+
+def test_a_pipe_in_place_of_a_run_file_is_not_read(tmp_path):
+    import os
+
+    p = tmp_path / "seed1.json"
+    os.mkfifo(p)
+    data, why = load_run(p)
+    assert data is None and "not a regular file" in why
+
+
+def test_duplicate_seeds_and_scenarios(tmp_path):
+    res = build_leaderboard(["fifo"], ["default"], [1000, 1000, 1001], out_dir=tmp_path / "a", overrides=FAST,
+                            progress=False, log=lambda m: None)
+    assert len(res["runs"]) == 4  # fifo and oracle on 2 distinct seeds
+    from gridshift.envs.dcgrid.scenario import scenario_dir
+
+    with pytest.raises(ValueError, match="same scenario 'default': list it once"):
+        build_leaderboard(["fifo"], ["default", str(scenario_dir() / "default.toml")], [1000], out_dir=tmp_path / "b",
+                          overrides=FAST, progress=False)
+    (tmp_path / "x.toml").write_text('name = "default"\nn_datacenters = 2\n')
+    with pytest.raises(ValueError, match="both named 'default' but differ"):
+        build_leaderboard(["fifo"], ["default", str(tmp_path / "x.toml")], [1000], out_dir=tmp_path / "c", overrides=FAST,
+                          progress=False)
+
+
+def test_scenario_names_from_files_never_become_paths(tmp_path):
+    (tmp_path / "odd.toml").write_text('name = "x/../../ESCAPED\\nhead"\nn_datacenters = 2\n')
+    out = tmp_path / "deep" / "lb"
+    build_leaderboard(["fifo"], ["default", str(tmp_path / "odd.toml")], [1000], out_dir=out, overrides=FAST,
+                      progress=False, log=lambda m: None)
+    assert not list(tmp_path.glob("ESCAPED*")) and not list((tmp_path / "deep").glob("ESCAPED*"))
+    pngs = [p for p in tmp_path.rglob("*.png")]
+    assert pngs and all(out in p.parents for p in pngs)
+    md = (out / "leaderboard.md").read_text()
+    assert "\nhead" not in md.replace("\n## ", "")  # the name stays on its heading line
+
+
+def test_seed_labels_and_negative_seeds():
+    from gridshift.eval.runner import parse_seeds
+
+    with pytest.raises(ValueError, match="allowed seeds >= 0"):
+        parse_seeds("-5")
+    from gridshift.eval.leaderboard import falsifiability_table, overall
+    from gridshift.eval.report import markdown
+
+    runs = _runs({"fifo": [100, 200], "oracle": [80, 150]})
+    for r in runs:
+        r["metrics"].update(work_served_mwh=1.0, drop_or_late_rate_flex=0.0, rebound_ratio=1.0, price_spike_count=0.0)
+    metrics = ("social_cost_usd", "emissions_t", "work_served_mwh", "drop_or_late_rate_flex", "rebound_ratio",
+               "price_spike_count")
+    md = markdown(aggregate(runs, metrics), overall(runs), falsifiability_table(runs), [0, 1],
+                  {"reused": 0, "rerun": 0, "new": 4}, {"versions": {}, "git_commit": "x"}, 1.0)
+    assert "not all held out" in md
+
+
+def test_cache_key_follows_external_data_and_helper_modules(tmp_path, monkeypatch):
+    from gridshift.envs.dcgrid.scenario import load_scenario
+    from gridshift.eval.runfiles import data_hash
+
+    d = tmp_path / "data"
+    (d / "grid").mkdir(parents=True)
+    (d / "grid" / "x.csv").write_text("a\n1\n")
+    monkeypatch.setenv("GRIDSHIFT_DATA", str(d))
+    cfg = load_scenario("default").to_dict() | {"grid_data": "ERCO:2022", "fleet": "powersimdata"}
+    h1 = data_hash(cfg)
+    (d / "grid" / "x.csv").write_text("a\n12\n")  # the data changed: runs on it are stale
+    assert data_hash(cfg) != h1 and data_hash(load_scenario("default").to_dict()) == ""
+    pk = tmp_path / "pk"
+    pk.mkdir()
+    (pk / "knobs.py").write_text("FRAC = 1.0\n")
+    (pk / "mypol2.py").write_text("import knobs\nfrom gridshift.agents.heuristics import FIFOPolicy\n"
+                                  "class P(FIFOPolicy):\n    name = 'p'\n")
+    monkeypatch.syspath_prepend(str(pk))
+    from gridshift.agents.registry import make_policy
+
+    a = policy_hash("mypol2:P", make_policy("mypol2:P"))
+    (pk / "knobs.py").write_text("FRAC = 0.0\n")
+    assert policy_hash("mypol2:P", make_policy("mypol2:P")) != a

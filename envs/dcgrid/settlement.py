@@ -25,6 +25,13 @@ the forecast lookahead; beyond that, :func:`extend_exogenous` repeats the last g
 (demand, renewables and the day-ahead signals, time of day preserved). This needs no random
 numbers, so settlement never changes the horizon's trajectory.
 
+**Batteries.** Every episode starts with each battery at ``BATTERY_START_SOC`` of its capacity,
+and the settlement moves it back there at up to full power (:func:`battery_restore_command`),
+so energy a policy drew from the battery during the horizon is bought back on the same grid
+(and energy it stored is sold back). The window is at least long enough to recharge an empty
+battery (:func:`battery_steps`); what is still missing at the end is reported as
+``battery_shortfall_mwh``.
+
 **Terminal backlog value** (training, :func:`backlog_value`). Simulating a settlement at
 every truncation would double the cost of sampling, so training episodes instead end with a
 documented estimate of the settlement cost of each DC's open work, added to its last reward
@@ -78,13 +85,45 @@ def open_work_mwh(params, st) -> np.ndarray:
     return (remaining_steps(st) * st.jobs.power_mw).sum(axis=2) * params.scenario.step_hours
 
 
+#: Every episode starts with each battery at this share of its energy capacity.
+BATTERY_START_SOC = 0.5
+
+
+def battery_steps(params) -> int:
+    """Steps a battery needs to go from empty (or full) back to its starting charge at full
+    power: part of the settlement window when the scenario has batteries."""
+    dcs = params.dcs
+    has = dcs.battery_mwh > 0
+    if not has.any():
+        return 0
+    dt = params.scenario.step_hours
+    need = BATTERY_START_SOC * dcs.battery_mwh[has] / (dcs.battery_mw[has] * dcs.battery_efficiency * dt)
+    return int(np.ceil(need.max())) + 1
+
+
 def settlement_window(params, st) -> np.ndarray:
     """The fixed settlement length ``S`` (steps) of each env, ``[B]`` (module docstring)."""
     tb = st.jobs
     valid = np.arange(tb.arrival.shape[2])[None, None, :] < tb.n_jobs[..., None]
     end = np.where(valid, tb.deadline.astype(np.int64) + tb.duration + params.scenario.e3_checkpoint_overhead_steps, 0)
     last = end.reshape(end.shape[0], -1).max(axis=1, initial=0)
-    return np.maximum(0, last - st.t).astype(np.int64)
+    return np.maximum(np.maximum(0, last - st.t), battery_steps(params)).astype(np.int64)
+
+
+def battery_restore_command(params, st) -> np.ndarray:
+    """The settlement's battery setpoint ``[B, N]`` in [-1, 1]: back toward the starting charge
+    at up to full power, so energy taken from (or stored in) the battery during the horizon is
+    paid for (or credited) on the same grid, not left on the table."""
+    dcs = params.dcs
+    dt = params.scenario.step_hours
+    eta = dcs.battery_efficiency
+    target = BATTERY_START_SOC * dcs.battery_mwh
+    gap = target[None, :] - st.soc_mwh
+    with np.errstate(divide="ignore", invalid="ignore"):
+        charge = gap / (eta * dt) / dcs.battery_mw  # share of the rating that closes the gap in one step
+        discharge = gap * eta / dt / dcs.battery_mw
+    cmd = np.where(gap > 0, charge, discharge)
+    return np.clip(np.nan_to_num(np.where(dcs.battery_mw > 0, cmd, 0.0), nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
 
 
 def extend_exogenous(params, st, length: int) -> None:
@@ -122,6 +161,7 @@ def settle(params, st, rng: np.random.Generator, *, max_overrun_steps: int = 100
                 raise RuntimeError(f"settlement did not finish: {int(open_mask(st).sum())} jobs still open "
                                    f"{overrun} steps after the window of {target} steps")
         extend_exogenous(params, st, int(st.t.max()) + 1 + h_max)
+        fifo[..., 3] = battery_restore_command(params, st)
         yield core.step(params, st, fifo, rng)
         steps += 1
     return {"window_steps": window, "overrun_steps": overrun}
