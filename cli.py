@@ -140,6 +140,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             from gridshift.training.sb3_train import SB3Config as Config
             from gridshift.training.sb3_train import train_sb3 as train
         fields = {f.name for f in dataclasses.fields(Config)}
+        hp = _hyperparameters(args.config, args.hp, Config)
         kw: dict = {}
         if args.resume:
             cfg_file = Path(args.resume) / "config.json"
@@ -152,12 +153,40 @@ def cmd_train(args: argparse.Namespace) -> int:
             kw |= {"run_dir": args.resume, "resume": True}
         else:
             kw["run_dir"] = f"runs/{args.library}_{given.get('algo', 'ppo')}"
+        kw |= hp
         kw |= {k: v for k, v in given.items() if not (args.resume and k == "run_dir")}
         res = train(Config(**kw))
     except (ValueError, FileNotFoundError) as e:
         raise SystemExit(f"gridshift: {e}") from None
     print(json.dumps({k: str(v) for k, v in res.items()}))
     return 0
+
+
+def _hyperparameters(config_file, pairs, config_cls) -> dict:
+    """Training settings from ``--config FILE`` (TOML or JSON: a table of config fields) and
+    ``--hp KEY=VALUE`` pairs (which win), checked against the config dataclass's fields."""
+    import dataclasses
+    import tomllib
+
+    out: dict = {}
+    if config_file:
+        p = Path(config_file)
+        if not p.is_file():
+            raise SystemExit(f"gridshift: --config {config_file}: file not found")
+        try:
+            text = p.read_text(encoding="utf-8")
+            out.update(json.loads(text) if p.suffix.lower() == ".json" else tomllib.loads(text))
+        except (UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
+            raise SystemExit(f"gridshift: --config {config_file}: not valid {'JSON' if p.suffix.lower() == '.json' else 'TOML'} ({e})") from None
+    out.update(_overrides(pairs))
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    unknown = sorted(set(out) - set(fields))
+    if unknown:
+        raise SystemExit(f"gridshift: unknown training setting(s) {unknown} for {config_cls.__name__}: allowed {sorted(fields)}")
+    for k, v in list(out.items()):
+        if isinstance(v, list):
+            out[k] = tuple(v)  # e.g. net_arch = [128, 128]
+    return out
 
 
 def cmd_cascade(args: argparse.Namespace) -> int:
@@ -260,6 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--run-dir", default=None)
     tr.add_argument("--checkpoint-every", type=int, default=None, help="rllib: iterations; sb3: agent-steps")
     tr.add_argument("--resume", default=None, metavar="DIR", help="continue the run in DIR from its last checkpoint")
+    tr.add_argument("--config", default=None, metavar="FILE",
+                    help="training settings from a TOML or JSON file: any field of SB3Config / RLlibConfig")
+    tr.add_argument("--hp", nargs="*", metavar="KEY=VALUE",
+                    help="training settings, e.g. --hp learning_rate=1e-4 gamma=0.99 'net_arch=[128, 128]' (win over --config)")
     tr.set_defaults(func=cmd_train)
 
     c = sub.add_parser("cascade", help="the cascade study: phase diagram, staggering sweep, event figure, report")

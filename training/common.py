@@ -125,3 +125,16 @@ def ray_logdir_inside(scratch: Path):
         yield
     finally:
         trainable.DEFAULT_STORAGE_PATH = before
+
+
+def check_learning_settings(cls: str, lr, gamma, hidden, lr_name: str = "learning_rate", hidden_name: str = "net_arch") -> None:
+    """Fail fast, naming the field, on a learning rate, discount or network size no trainer can use."""
+    def real(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
+    if not (real(lr) and 0 < lr <= 1):
+        raise ValueError(f"{cls}.{lr_name}={lr!r} is invalid: allowed a number in (0, 1]")
+    if not (real(gamma) and 0 < gamma <= 1):
+        raise ValueError(f"{cls}.gamma={gamma!r} is invalid: allowed a number in (0, 1]")
+    if not (isinstance(hidden, (list, tuple)) and hidden and all(isinstance(h, int) and not isinstance(h, bool) and h >= 1
+                                                                  for h in hidden)):
+        raise ValueError(f"{cls}.{hidden_name}={hidden!r} is invalid: allowed a non-empty list of layer sizes >= 1")

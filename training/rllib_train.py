@@ -40,6 +40,7 @@ from gridshift.training.common import (
     ALGOS,
     SHARING,
     check_choice,
+    check_learning_settings,
     contained_scratch,
     env_signature,
     ray_logdir_inside,
@@ -111,6 +112,8 @@ class RLlibConfig:
                 raise ValueError(f"RLlibConfig.{k}={getattr(self, k)!r} is invalid: allowed an integer >= 1")
         if self.num_env_runners < 0:
             raise ValueError(f"RLlibConfig.num_env_runners={self.num_env_runners!r} is invalid: allowed >= 0")
+        check_learning_settings("RLlibConfig", self.lr, self.gamma, self.fcnet_hiddens, lr_name="lr",
+                                hidden_name="fcnet_hiddens")
 
 
 def _env_creator(env_config: dict):

@@ -28,6 +28,7 @@ from gridshift.eval.protocol import check_train_seed
 from gridshift.training.common import (
     ALGOS,
     check_choice,
+    check_learning_settings,
     contained_scratch,
     env_signature,
     remove_orphan_tmp,
@@ -88,6 +89,7 @@ class SB3Config:
         for k in ("num_envs", "stop_timesteps", "checkpoint_every", "n_steps", "batch_size", "n_epochs", "buffer_size"):
             if not (isinstance(getattr(self, k), int) and getattr(self, k) >= 1):
                 raise ValueError(f"SB3Config.{k}={getattr(self, k)!r} is invalid: allowed an integer >= 1")
+        check_learning_settings("SB3Config", self.learning_rate, self.gamma, self.net_arch)
 
 
 def _atomic(path: Path, save) -> None:
