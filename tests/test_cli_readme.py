@@ -97,16 +97,21 @@ def test_readme_ray_cluster_example_runs(tmp_path):
     blocks = re.findall(r"```sh\n(.*?)```", README, flags=re.S)
     assert blocks, "README has no sh block (the Ray cluster example)"
     lines = [ln.strip() for b in blocks for ln in b.splitlines() if ln.strip()]
-    assert lines[0].startswith("ray start --head") and lines[-1] == "ray stop"
+    assert lines[0].startswith(".venv/bin/ray start --head") and lines[-1] == ".venv/bin/ray stop"
     assert any("--ray-address auto" in ln for ln in lines)
-    bindir = Path(sys.executable).parent
-    env = dict(os.environ, PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}")
+    # Verbatim, as from the repository root of a fresh clone after `make test`: nothing of the
+    # venv on PATH, only a `.venv` beside the commands.
+    venv = Path(sys.executable).parent.parent
+    (tmp_path / ".venv").symlink_to(venv)
+    clean_path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if not p.startswith(str(venv)))
+    env = dict(os.environ, PATH=clean_path)
+    env.pop("VIRTUAL_ENV", None)
     try:
         for ln in lines:
             r = subprocess.run(ln, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400)
             assert r.returncode == 0, f"{ln}\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
     finally:
-        subprocess.run("ray stop --force", shell=True, env=env, capture_output=True, timeout=120)
+        subprocess.run(f"{venv}/bin/ray stop --force", shell=True, env=env, capture_output=True, timeout=120)
     meta = json.loads((tmp_path / "runs" / "rllib_cluster" / "policy.json").read_text())
     assert meta["iteration"] == 1 and meta["config"]["ray_address"] == "auto"
 
