@@ -224,7 +224,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         elif w == "env":
             res = bench_env(min_seconds=args.seconds, quick=args.quick)
         elif w == "train":
-            res = bench_train(quick=args.quick)
+            res = bench_train(quick=args.quick, stage_timeout_s=args.stage_timeout)
         else:
             res = bench_eval(seeds=(0,) if args.quick else (0, 1))
         res["metadata"] = run_metadata()
@@ -322,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="bench-results", help="directory for the JSON files ('' to skip)")
     b.add_argument("--seconds", type=float, default=2.0, help="minimum timed seconds per measurement")
     b.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 256, 4096])
+    b.add_argument("--stage-timeout", type=float, default=600.0,
+                   help="train: seconds each stage may run before it is killed and reported as timed out")
     b.set_defaults(func=cmd_bench)
 
     from gridshift.data.commands import register as register_data_commands

@@ -275,57 +275,46 @@ def bench_eval(policies=None, seeds=(0, 1), min_seconds: float = 0.0) -> dict:
     return {"benchmark": "eval", "target_env_steps_per_s": 1000, "results": rows}
 
 
-def bench_train(iterations: int = 3, quick: bool = False, runners: tuple[int, ...] = (0, 2)) -> dict:
-    """Training throughput on the default scenario (8 DCs).
-
-    * RLlib PPO (parameter sharing) with 0 and 2 env runners: sampled env-steps/s over RLlib's
-      own sampling timer, and env-steps/s over whole iterations (learning included);
-    * SB3 PPO through :class:`~gridshift.training.sb3_vec.DCGridSB3VecEnv`: SB3's own
-      ``collect_rollouts`` (policy forward + adapter + batched core), and a full ``learn`` call.
-    One warm-up iteration is excluded from each measurement.
-    """
-    import ray
+def _stage_sb3(num_envs: int, iterations: int) -> dict:
+    """SB3 PPO through the VecEnv adapter: sampling and full-loop agent-steps/s."""
     import torch
     from stable_baselines3 import PPO
 
-    from gridshift.training.rllib_train import RLlibConfig, build_config
     from gridshift.training.sb3_vec import DCGridSB3VecEnv
 
     n_dc = 8
-    rows = []
-    iterations = 1 if quick else iterations
-    # ---- SB3 PPO through our VecEnv adapter
     torch.set_num_threads(1)
-    for num_envs in ((8,) if quick else (8, 32)):
-        venv = DCGridSB3VecEnv("default", num_envs=num_envs, seed=0, action_mode="discrete")
-        model = PPO("MlpPolicy", venv, n_steps=64, batch_size=1024, n_epochs=4, policy_kwargs={"net_arch": [64, 64]},
-                    device="cpu", seed=0, verbose=0)
-        model.learn(total_timesteps=venv.num_envs * 64)  # warm-up: kernels compiled, buffers allocated
-        _, callback = model._setup_learn(total_timesteps=10**9, callback=None, reset_num_timesteps=False)
-        callback.on_training_start(locals(), globals())
-        t0 = time.perf_counter()
-        steps = 0
-        for _ in range(iterations * 2):
-            model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=model.n_steps)
-            steps += model.n_steps * venv.num_envs
-        sample_rate = steps / (time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        n = iterations * model.n_steps * venv.num_envs
-        model.learn(total_timesteps=n, reset_num_timesteps=False)
-        learn_rate = n / (time.perf_counter() - t0)
-        row = {"library": "sb3", "algo": "ppo", "num_envs": num_envs, "slots": venv.num_envs,
-               "sampled_agent_steps_per_s": sample_rate, "sampled_env_steps_per_s": sample_rate / n_dc,
-               "learn_agent_steps_per_s": learn_rate}
-        rows.append(row)
-        print(f"SB3 PPO via VecEnv adapter, {num_envs:>3} envs x {n_dc} DCs = {venv.num_envs:>4} slots: sampling "
-              f"{sample_rate / n_dc:>9,.0f} env-steps/s {sample_rate:>10,.0f} agent-steps/s; with learning "
-              f"{learn_rate:>9,.0f} agent-steps/s")
-    # ---- RLlib PPO, 0 and 2 env runners
-    for k in runners:
-        started = not ray.is_initialized()
-        if started:
-            ray.init(num_cpus=max(2, k + 1), include_dashboard=False, log_to_driver=False)
-        conf, _ = build_config(RLlibConfig(num_env_runners=k, train_batch_size=2000 if quick else 4000,
+    venv = DCGridSB3VecEnv("default", num_envs=num_envs, seed=0, action_mode="discrete")
+    model = PPO("MlpPolicy", venv, n_steps=64, batch_size=1024, n_epochs=4, policy_kwargs={"net_arch": [64, 64]},
+                device="cpu", seed=0, verbose=0)
+    model.learn(total_timesteps=venv.num_envs * 64)  # warm-up: kernels compiled, buffers allocated
+    _, callback = model._setup_learn(total_timesteps=10**9, callback=None, reset_num_timesteps=False)
+    callback.on_training_start(locals(), globals())
+    t0 = time.perf_counter()
+    steps = 0
+    for _ in range(iterations * 2):
+        model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=model.n_steps)
+        steps += model.n_steps * venv.num_envs
+    sample_rate = steps / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    n = iterations * model.n_steps * venv.num_envs
+    model.learn(total_timesteps=n, reset_num_timesteps=False)
+    learn_rate = n / (time.perf_counter() - t0)
+    return {"library": "sb3", "algo": "ppo", "num_envs": num_envs, "slots": venv.num_envs,
+            "sampled_agent_steps_per_s": sample_rate, "sampled_env_steps_per_s": sample_rate / n_dc,
+            "learn_agent_steps_per_s": learn_rate}
+
+
+def _stage_rllib(num_env_runners: int, iterations: int, quick: bool) -> dict:
+    """RLlib PPO (shared parameters): sampled and whole-iteration env-steps/s."""
+    import ray
+
+    from gridshift.training.rllib_train import RLlibConfig, build_config
+
+    n_dc = 8
+    ray.init(num_cpus=max(2, num_env_runners + 1), include_dashboard=False, log_to_driver=False)
+    try:
+        conf, _ = build_config(RLlibConfig(num_env_runners=num_env_runners, train_batch_size=2000 if quick else 4000,
                                            overrides={"n_datacenters": n_dc}))
         algo = conf.build_algo()
         algo.train()  # warm-up
@@ -338,13 +327,108 @@ def bench_train(iterations: int = 3, quick: bool = False, runners: tuple[int, ..
             sample_s += r.get("timers", {}).get("env_runner_sampling_timer", float("nan"))
             iter_s += r.get("timers", {}).get("training_iteration", float("nan"))
         algo.stop()
-        if started:
-            ray.shutdown()
-        row = {"library": "rllib", "algo": "ppo", "num_env_runners": k, "sampled_env_steps_per_s": env_steps / sample_s,
-               "sampled_agent_steps_per_s": agent_steps / sample_s, "iteration_env_steps_per_s": env_steps / iter_s,
-               "iteration_agent_steps_per_s": agent_steps / iter_s}
+    finally:
+        ray.shutdown()
+    return {"library": "rllib", "algo": "ppo", "num_env_runners": num_env_runners,
+            "sampled_env_steps_per_s": env_steps / sample_s, "sampled_agent_steps_per_s": agent_steps / sample_s,
+            "iteration_env_steps_per_s": env_steps / iter_s, "iteration_agent_steps_per_s": agent_steps / iter_s}
+
+
+def _stage_sleep(seconds: float) -> dict:
+    """A stage that only waits (to exercise the timeout path in tests)."""
+    time.sleep(seconds)
+    return {"slept_s": seconds}
+
+
+def _stage_child(fn_name: str, args: tuple, queue) -> None:  # pragma: no cover - runs in a child process
+    try:
+        queue.put(("ok", globals()[fn_name](*args)))
+    except BaseException as e:  # noqa: BLE001 - reported to the parent, never raised past it
+        queue.put(("error", f"{e.__class__.__name__}: {e}"))
+
+
+def run_stage(name: str, fn_name: str, args: tuple, timeout_s: float) -> dict:
+    """Run one benchmark stage in a child process with a wall-clock limit. Returns its result row
+    with ``status`` ``ok``, or a row saying which stage ``timeout``-ed or ``error``-ed and why;
+    the child (and anything it started) is killed on a timeout, so a stage never hangs the run."""
+    import multiprocessing as mp
+    import queue as _queue
+
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    proc = ctx.Process(target=_stage_child, args=(fn_name, args, q), daemon=True)
+    t0 = time.perf_counter()
+    proc.start()
+    try:
+        kind, payload = q.get(timeout=timeout_s)
+    except _queue.Empty:
+        kind, payload = "timeout", None
+    if kind == "timeout":
+        proc.kill()
+    proc.join(10)
+    if proc.is_alive():
+        proc.kill()
+        proc.join(5)
+    wall = time.perf_counter() - t0
+    if kind == "ok":
+        return {"stage": name, "status": "ok", "wall_s": wall, **payload}
+    if kind == "timeout":
+        return {"stage": name, "status": "timeout", "wall_s": wall,
+                "why": f"no result within {timeout_s:g} s; the stage was killed"}
+    return {"stage": name, "status": "error", "wall_s": wall, "why": payload}
+
+
+def bench_train(iterations: int = 3, quick: bool = False, runners: tuple[int, ...] = (0, 2),
+                stage_timeout_s: float = 600.0) -> dict:
+    """Training throughput on the default scenario (8 DCs).
+
+    * SB3 PPO through :class:`~gridshift.training.sb3_vec.DCGridSB3VecEnv`: SB3's own
+      ``collect_rollouts`` (policy forward + adapter + batched core), and a full ``learn`` call;
+    * RLlib PPO (parameter sharing) with 0 and 2 env runners: sampled env-steps/s over RLlib's
+      own sampling timer, and env-steps/s over whole iterations (learning included).
+
+    One warm-up iteration is excluded from each measurement. Every stage runs in its own process
+    with a limit of ``stage_timeout_s`` and reports ``ok``, ``timeout`` or ``error`` with the
+    reason; a stage that cannot run on this machine (RLlib with ``k`` env runners needs ``k + 1``
+    CPUs, or a library that is not installed) is reported as ``skipped``, never waited on.
+    """
+    import importlib.util
+    import os
+
+    n_dc = 8
+    iterations = 1 if quick else iterations
+    cpus = os.cpu_count() or 1
+    rows = []
+
+    def report(row: dict) -> None:
         rows.append(row)
-        print(f"RLlib PPO, {k} env runners: sampling {row['sampled_env_steps_per_s']:>9,.0f} env-steps/s "
-              f"{row['sampled_agent_steps_per_s']:>10,.0f} agent-steps/s; whole iterations "
-              f"{row['iteration_env_steps_per_s']:>9,.0f} env-steps/s")
-    return {"benchmark": "train", "n_datacenters": n_dc, "target_sb3_sampled_agent_steps_per_s": 20_000, "results": rows}
+        st = row["status"]
+        if st != "ok":
+            print(f"{row['stage']}: {st.upper()} ({row['why']})")
+        elif row["library"] == "sb3":
+            print(f"SB3 PPO via VecEnv adapter, {row['num_envs']:>3} envs x {n_dc} DCs = {row['slots']:>4} slots: sampling "
+                  f"{row['sampled_env_steps_per_s']:>9,.0f} env-steps/s {row['sampled_agent_steps_per_s']:>10,.0f} "
+                  f"agent-steps/s; with learning {row['learn_agent_steps_per_s']:>9,.0f} agent-steps/s")
+        else:
+            print(f"RLlib PPO, {row['num_env_runners']} env runners: sampling {row['sampled_env_steps_per_s']:>9,.0f} "
+                  f"env-steps/s {row['sampled_agent_steps_per_s']:>10,.0f} agent-steps/s; whole iterations "
+                  f"{row['iteration_env_steps_per_s']:>9,.0f} env-steps/s")
+
+    for num_envs in ((8,) if quick else (8, 32)):
+        name = f"sb3_ppo_{num_envs}_envs"
+        if importlib.util.find_spec("stable_baselines3") is None:
+            report({"stage": name, "status": "skipped", "why": "stable-baselines3 is not installed (the train extra)"})
+            continue
+        report(run_stage(name, "_stage_sb3", (num_envs, iterations), stage_timeout_s))
+    for k in runners:
+        name = f"rllib_ppo_{k}_runners"
+        if importlib.util.find_spec("ray") is None:
+            report({"stage": name, "status": "skipped", "why": "ray[rllib] is not installed (the train extra)"})
+        elif k + 1 > cpus:
+            report({"stage": name, "status": "skipped",
+                    "why": f"{k} env runners and the driver need {k + 1} CPUs; this machine has {cpus}, and RLlib "
+                           "then waits for samples that never come"})
+        else:
+            report(run_stage(name, "_stage_rllib", (k, iterations, quick), stage_timeout_s))
+    return {"benchmark": "train", "n_datacenters": n_dc, "target_sb3_sampled_agent_steps_per_s": 20_000,
+            "stage_timeout_s": stage_timeout_s, "results": rows}
