@@ -39,3 +39,24 @@ def test_hyperparameters_from_hp_and_config_reach_the_model(tmp_path, capsys):
 def test_bad_training_settings_name_the_field(extra, match, tmp_path):
     with pytest.raises(SystemExit, match=match):
         main(["train", "sb3", "--algo", "ppo", *TINY, *extra, "--run-dir", str(tmp_path / "r")])
+
+
+def test_evaluation_during_training_logs_grid_kpis(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = tmp_path / "run"
+    assert main(["train", "sb3", "--algo", "ppo", *TINY, "--hp", "n_steps=16", "batch_size=32", "eval_every=32",
+                 "eval_seeds=[900, 901]", "--run-dir", str(run)]) == 0
+    rows = [json.loads(x) for x in (run / "eval.jsonl").read_text().splitlines()]
+    assert len(rows) >= 2 and [r["agent_steps"] for r in rows] == sorted(r["agent_steps"] for r in rows)
+    for r in rows:
+        assert r["seeds"] == [900, 901] and 0.0 <= r["win_rate_vs_fifo"] <= 1.0
+        assert r["work_served_mwh"] > 0 and r["d_social_cost_usd"] == r["d_social_cost_usd"]  # finite, not NaN
+    tags = set()
+    for f in run.joinpath("tb").rglob("events.*"):
+        acc = EventAccumulator(str(f))
+        acc.Reload()
+        tags |= set(acc.Tags()["scalars"])
+    assert {"eval/d_social_cost_usd", "eval/win_rate_vs_fifo", "eval/work_served_mwh"} <= tags
+    with pytest.raises(SystemExit, match="seeds 1000\\+ are held out"):
+        main(["train", "sb3", "--algo", "ppo", *TINY, "--hp", "eval_seeds=[1000]", "--run-dir", str(tmp_path / "x")])

@@ -82,6 +82,12 @@ class SB3Config:
     """DQN target-network update period (steps)."""
     verbose: int = 0
     """SB3 verbosity."""
+    eval_every: int = 0
+    """Agent-steps between evaluations during training (0 = none), plus one at the end: paired
+    against FIFO on ``eval_seeds``, logged to TensorBoard under ``eval/`` and to
+    ``RUN_DIR/eval.jsonl`` (:mod:`gridshift.training.evaluation`)."""
+    eval_seeds: tuple[int, ...] = (900, 901, 902, 903, 904)
+    """Validation seeds for those evaluations: in the training range, never the held-out 1000+."""
 
     def __post_init__(self) -> None:
         check_choice("algo", self.algo, ALGOS)
@@ -90,6 +96,13 @@ class SB3Config:
             if not (isinstance(getattr(self, k), int) and getattr(self, k) >= 1):
                 raise ValueError(f"SB3Config.{k}={getattr(self, k)!r} is invalid: allowed an integer >= 1")
         check_learning_settings("SB3Config", self.learning_rate, self.gamma, self.net_arch)
+        if not (isinstance(self.eval_every, int) and not isinstance(self.eval_every, bool) and self.eval_every >= 0):
+            raise ValueError(f"SB3Config.eval_every={self.eval_every!r} is invalid: allowed an integer >= 0 (0 = off)")
+        self.eval_seeds = tuple(self.eval_seeds)
+        if not self.eval_seeds:
+            raise ValueError("SB3Config.eval_seeds=() is invalid: allowed at least one training-range seed")
+        for sd in self.eval_seeds:
+            check_train_seed(sd)
 
 
 def _atomic(path: Path, save) -> None:
@@ -275,6 +288,11 @@ def _train_sb3(cfg: SB3Config, run: Path, progress: bool, log) -> dict:
                         train_freq=1, gradient_steps=max(1, venv.num_envs // 16), seed=cfg.seed,
                         policy_kwargs=policy_kwargs, tensorboard_log=str(run / "tb"), device="cpu", verbose=cfg.verbose)
     cb = [make_checkpoint_callback(run, cfg.checkpoint_every, env=inner)]
+    if cfg.eval_every:
+        from gridshift.training.evaluation import make_eval_callback
+
+        cb.append(make_eval_callback(run, cfg.eval_every, cfg.scenario, {**overrides, "action_mode": "discrete"},
+                                     cfg.eval_seeds))
     if progress:
         cb.append(make_progress_callback(cfg.stop_timesteps))
     write_json(run / "config.json", dataclasses.asdict(cfg))
