@@ -29,15 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from gridshift.agents.base import PolicyContext
+from gridshift.agents.trained import _TrainedBase
 
 ACTIVATIONS = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0)}
 
 
-class MLPPolicy:
+class MLPPolicy(_TrainedBase):
     """A greedy discrete-action MLP shared by all agents, in NumPy."""
-
-    action_mode = "discrete"
 
     def __init__(self, weights: list[np.ndarray], biases: list[np.ndarray], activation: str, name: str,
                  meta: dict | None = None):
@@ -45,11 +43,10 @@ class MLPPolicy:
             raise ValueError(f"activation={activation!r} is invalid: allowed {sorted(ACTIVATIONS)}")
         if len(weights) != len(biases) or not weights:
             raise ValueError(f"an MLP needs as many weight matrices as bias vectors (got {len(weights)} and {len(biases)})")
+        super().__init__(name, meta)
         self.weights = [np.asarray(w, np.float32) for w in weights]
         self.biases = [np.asarray(b, np.float32) for b in biases]
         self.activation = activation
-        self.name = name
-        self.meta = meta or {}
 
     @classmethod
     def from_npz(cls, path: str | Path, name: str | None = None) -> MLPPolicy:
@@ -65,14 +62,6 @@ class MLPPolicy:
         pol = cls(ws, bs, act, name or f"mlp:{p}", meta)
         pol.weights_path = str(p)
         return pol
-
-    def reset(self, seed: int | None, context: PolicyContext) -> None:
-        sig = self.meta.get("signature")
-        if sig:
-            from gridshift.training.common import check_signature
-
-            check_signature(sig, context.scenario, action_mode="discrete")
-        self.context = context
 
     def forward(self, observations: np.ndarray) -> np.ndarray:
         """Logits (PPO) or Q-values (DQN), ``[N, n_actions]``."""

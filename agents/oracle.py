@@ -98,7 +98,7 @@ def solve_schedule(params, st, *, resolution_steps: int = 4, window_steps: int |
     t0 = int(st.t[0])
     if window_steps is None:
         left = params.total_steps - t0
-        end_abs = t0 + left + int(settlement.settlement_window(params, _at(st, params.total_steps))[0])
+        end_abs = t0 + left + int(settlement.settlement_window(params, st, t_end=params.total_steps)[0])
         window_steps = max(1, end_abs - t0)
     W = int(window_steps)
     P = -(-W // r)
@@ -292,16 +292,6 @@ def solve_schedule(params, st, *, resolution_steps: int = 4, window_steps: int |
     return {"x_mw": x, "lp_cost_usd": lp_cost, "lp_gap_usd": gap, "lp_dropped_mwh": float(v[ix_z:ix_z + nz].sum()),
             "solve_s": time.perf_counter() - t_solve, "n_variables": int(nvar), "n_constraints": int(ne + nu),
             "periods": P, "resolution_steps": r, "window_steps": W, "t0": t0}
-
-
-def _at(st, t_abs: int):
-    """A shallow view of ``st`` whose clock reads ``t_abs`` (for the settlement window)."""
-    class _View:
-        pass
-
-    v = _View()
-    v.jobs, v.t = st.jobs, np.full(st.batch_size, t_abs, np.int64)
-    return v
 
 
 class Oracle:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from gridshift.eval.protocol import ANCHOR_HUNDRED, ANCHOR_ZERO, ANCHORS, SCORE_METRIC, score
-from gridshift.eval.runfiles import atomic_write_json, load_run, quarantine
+from gridshift.eval.runfiles import atomic_write_json, load_run, policy_hash, quarantine
 from gridshift.eval.runner import evaluate_run, run_file, run_identity
 from gridshift.eval.stats import iqm, paired_win_rate, probability_of_improvement, stratified_ci
 
@@ -82,16 +82,17 @@ def ensure_runs(policies, scenarios, seeds, runs_dir, *, overrides=None, ray_add
     cache key current, else (re)run and written there. Returns the runs and the counts
     ``{"reused": k, "rerun": k, "new": k, "invalid": {path: reason}}``."""
     from gridshift.agents.registry import make_policy
-    from gridshift.envs.dcgrid.scenario import load_scenario
 
     runs_dir = Path(runs_dir)
+    configs = _load_scenarios(scenarios, overrides)  # each file read once; name clashes refused here
     made = {p: make_policy(p) for p in policies}  # fail fast on an unknown policy
+    digests = {p: policy_hash(p, made[p]) for p in policies}  # code and weights hashed once per policy
     todo, have = [], []
     counts = {"reused": 0, "rerun": 0, "new": 0, "invalid": {}}
     for s in scenarios:
         for p in policies:
             for seed in seeds:
-                sc, key = run_identity(p, s, seed, overrides, policy=made[p])
+                sc, key = run_identity(p, configs[s], seed, overrides, policy=made[p], policy_digest=digests[p])
                 path = run_file(runs_dir, sc.name, p, seed)
                 data, why = load_run(path, key, expect={"policy": p, "scenario": sc.name, "seed": int(seed)})
                 if data is None:
@@ -126,9 +127,8 @@ def ensure_runs(policies, scenarios, seeds, runs_dir, *, overrides=None, ray_add
             have.append(res)
             if bar:
                 bar.update(1, f"{p} {s} seed {seed}")
-    order = {(s, p, seed): k for k, (s, p, seed) in enumerate((s, p, seed) for s in scenarios for p in policies for seed in seeds)}
-    names = {s: load_scenario(s, **(overrides or {})).name for s in scenarios}
-    rank = {(names[s], p, seed): k for (s, p, seed), k in order.items()}
+    order = ((configs[s].name, p, seed) for s in scenarios for p in policies for seed in seeds)
+    rank = {ident: k for k, ident in enumerate(order)}
     have.sort(key=lambda r: rank.get((r["scenario"], r["policy"], r["seed"]), len(rank)))  # stable, whatever was reused
     return have, counts
 
@@ -259,7 +259,6 @@ def build_leaderboard(policies, scenarios, seeds, *, out_dir="leaderboard", runs
     policies = list(dict.fromkeys([*ANCHORS, *policies]))
     seeds = list(dict.fromkeys(int(x) for x in seeds))  # a repeated seed would be counted twice
     scenarios = list(dict.fromkeys(scenarios))
-    _check_scenario_names(scenarios, overrides)
     runs_dir = runs_dir or Path(out_dir) / "runs"
     t0 = time.perf_counter()
     runs, counts = ensure_runs(policies, scenarios, seeds, runs_dir, overrides=overrides, ray_address=ray_address,
@@ -274,19 +273,21 @@ def build_leaderboard(policies, scenarios, seeds, *, out_dir="leaderboard", runs
             "wall_s": time.perf_counter() - t0}
 
 
-def _check_scenario_names(scenarios, overrides) -> None:
-    """Two different scenarios under one name would share (and overwrite) each other's run files."""
+def _load_scenarios(scenarios, overrides) -> dict:
+    """Each scenario spec loaded once. Two scenarios under one name would share (and overwrite)
+    each other's run files, so that is refused before anything runs."""
     from gridshift.envs.dcgrid.scenario import load_scenario
 
-    seen: dict[str, tuple] = {}
+    configs, seen = {}, {}
     for s in scenarios:
-        sc = load_scenario(s, **(overrides or {}))
+        sc = configs[s] = load_scenario(s, **(overrides or {}))
         if sc.name in seen and seen[sc.name][1] != sc.to_dict():
             raise ValueError(f"scenarios {seen[sc.name][0]!r} and {s!r} are both named {sc.name!r} but differ: "
                              "allowed distinct names (set `name` in the TOML file)")
         if sc.name in seen:
             raise ValueError(f"scenarios {seen[sc.name][0]!r} and {s!r} are the same scenario {sc.name!r}: list it once")
         seen[sc.name] = (s, sc.to_dict())
+    return configs
 
 
 #: Metrics reported beside the headline ones (work accounting, settlement, the oracle's LP).

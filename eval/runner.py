@@ -166,15 +166,18 @@ def run_file(out_dir: str | Path, scenario_name: str, policy_spec: str, seed: in
 
 
 def run_identity(policy_spec: str, scenario: str | Scenario, seed: int, overrides: dict | None = None,
-                 policy_kwargs: dict | None = None, policy: Policy | None = None) -> tuple[Scenario, str]:
-    """The scenario a run uses (in the policy's action mode) and its cache key."""
+                 policy_kwargs: dict | None = None, policy: Policy | None = None,
+                 policy_digest: str | None = None) -> tuple[Scenario, str]:
+    """The scenario a run uses (in the policy's action mode) and its cache key. A caller that
+    checks many seeds of one policy passes its ``policy_digest`` (:func:`policy_hash`) once."""
     from gridshift.agents.registry import make_policy
 
     policy = policy if policy is not None else make_policy(policy_spec, **(policy_kwargs or {}))
     sc = load_scenario(scenario, **(overrides or {}))
     if sc.action_mode != policy.action_mode:
         sc = sc.replace(action_mode=policy.action_mode)
-    key = cache_key(policy_spec, policy_hash(policy_spec, policy), sc.to_dict(), seed, overrides, policy_kwargs)
+    digest = policy_digest if policy_digest is not None else policy_hash(policy_spec, policy)
+    key = cache_key(policy_spec, digest, sc.to_dict(), seed, overrides, policy_kwargs)
     return sc, key
 
 

@@ -28,26 +28,10 @@ DEFAULT_EVAL_SEEDS = (900, 901, 902, 903, 904)
 KPIS = ("work_served_mwh", "backlog_at_horizon_mwh", "rebound_ratio", "price_spike_count")
 
 
-class _Greedy:
-    """The model being trained as a leaderboard policy (greedy, discrete)."""
-
-    action_mode = "discrete"
-
-    def __init__(self, model):
-        self.model = model
-        self.name = "training"
-
-    def reset(self, seed, context):
-        self.n = context.n_agents
-
-    def act(self, observations, infos):
-        a, _ = self.model.predict(np.asarray(observations, np.float32), deterministic=True)
-        return np.asarray(a, np.int64).reshape(-1)
-
-
 def evaluate_against_fifo(model, scenario, overrides: dict, seeds, fifo_cache: dict) -> dict:
     """One evaluation: paired differences to FIFO and the policy's KPIs (module docstring)."""
     from gridshift.agents.registry import make_policy
+    from gridshift.agents.trained import SB3Policy
     from gridshift.eval.runner import episode_metrics, run_episode
 
     d_cost, d_em, wins, kpis, ret = [], [], [], {k: [] for k in KPIS}, []
@@ -55,7 +39,7 @@ def evaluate_against_fifo(model, scenario, overrides: dict, seeds, fifo_cache: d
         if s not in fifo_cache:
             fifo_cache[s] = episode_metrics(run_episode(make_policy("fifo"), scenario, s, **overrides))
         f = fifo_cache[s]
-        rec = run_episode(_Greedy(model), scenario, s, **overrides)
+        rec = run_episode(SB3Policy(model, "training", None), scenario, s, **overrides)
         m = episode_metrics(rec)
         d_cost.append(m["social_cost_usd"] - f["social_cost_usd"])
         d_em.append(m["emissions_t"] - f["emissions_t"])

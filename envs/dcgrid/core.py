@@ -32,7 +32,8 @@ from gridshift.data.synthetic import SyntheticSystem, build_fleet, exogenous_day
 from gridshift.envs.dcgrid import jobs as J
 from gridshift.envs.dcgrid import kernels as K
 from gridshift.envs.dcgrid.observation import ObservationLayout, build_layout
-from gridshift.envs.dcgrid.scenario import Scenario
+from gridshift.envs.dcgrid.scenario import Scenario, cooperative_weight
+from gridshift.envs.dcgrid.settlement import BATTERY_START_SOC
 from gridshift.envs.dcgrid.workload import (
     DCParams,
     JobTable,
@@ -263,7 +264,7 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
         active=np.zeros(shape, np.int32),
         n_active=np.zeros((nb, n), np.int64),
         next_arrival=np.zeros((nb, n), np.int64),
-        soc_mwh=0.5 * np.broadcast_to(params.dcs.battery_mwh, (nb, n)).copy(),  # settlement.BATTERY_START_SOC
+        soc_mwh=BATTERY_START_SOC * np.broadcast_to(params.dcs.battery_mwh, (nb, n)).copy(),
         demand_mw=demand,
         solar_mw=solar,
         wind_mw=wind,
@@ -385,7 +386,7 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
     social = np.empty(nb)
     dr_active = np.empty(nb, bool)
     em_new = np.empty(nb, bool)
-    w = {"selfish": 0.0, "cooperative": 1.0}.get(sc.reward_mode, sc.reward_mix)
+    w = cooperative_weight(sc)
     K.economics_and_events(
         t, sc.steps_per_day, dt, gr.price_usd_per_mwh, gr.avg_ci_g_per_kwh, gr.system_cost_usd, gr.reserve_mw,
         load, out[J.OUT_INDEX["late_mwh"]], out[J.OUT_INDEX["dropped_mwh"]], em_active, fac_cap,

@@ -365,6 +365,11 @@ class Scenario:
 _FIELDS = {f.name: f for f in dataclasses.fields(Scenario)}
 
 
+def cooperative_weight(sc) -> float:
+    """Weight of the cooperative term in the reward: 0 (selfish), 1 (cooperative) or ``reward_mix``."""
+    return {"selfish": 0.0, "cooperative": 1.0}.get(sc.reward_mode, sc.reward_mix)
+
+
 def with_overrides(base: Scenario, overrides: dict) -> Scenario:
     """``base`` with ``overrides`` applied; unknown keys fail, listing the allowed ones."""
     unknown = sorted(set(overrides) - set(_FIELDS))

@@ -63,6 +63,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from gridshift.envs.dcgrid import jobs as J
+from gridshift.envs.dcgrid.scenario import cooperative_weight
 
 #: State arrays indexed by absolute step ``[B, T + H]`` that settlement may need to extend.
 EXOGENOUS_ARRAYS = ("demand_mw", "solar_mw", "wind_mw", "da_price", "da_renewable_fraction", "da_reserve_mw")
@@ -101,13 +102,15 @@ def battery_steps(params) -> int:
     return int(np.ceil(need.max())) + 1
 
 
-def settlement_window(params, st) -> np.ndarray:
-    """The fixed settlement length ``S`` (steps) of each env, ``[B]`` (module docstring)."""
+def settlement_window(params, st, t_end=None) -> np.ndarray:
+    """The fixed settlement length ``S`` (steps) of each env, ``[B]`` (module docstring), for a
+    settlement that starts at absolute step ``t_end`` (default: the state's current step)."""
     tb = st.jobs
     valid = np.arange(tb.arrival.shape[2])[None, None, :] < tb.n_jobs[..., None]
     end = np.where(valid, tb.deadline.astype(np.int64) + tb.duration + params.scenario.e3_checkpoint_overhead_steps, 0)
     last = end.reshape(end.shape[0], -1).max(axis=1, initial=0)
-    return np.maximum(np.maximum(0, last - st.t), battery_steps(params)).astype(np.int64)
+    start = st.t if t_end is None else t_end
+    return np.maximum(np.maximum(0, last - start), battery_steps(params)).astype(np.int64)
 
 
 def battery_restore_command(params, st) -> np.ndarray:
@@ -143,17 +146,15 @@ def extend_exogenous(params, st, length: int) -> None:
 def settle(params, st, rng: np.random.Generator, *, max_overrun_steps: int = 100_000) -> Iterator:
     """Run the settlement phase of every env of ``st`` (from its current step), yielding each
     step's :class:`~gridshift.envs.dcgrid.core.StepInfo`. All envs step together for
-    ``max(S)`` steps, then on while any job is open; the generator's return value (``StopIteration.value``)
-    is ``{"window_steps": S [B], "overrun_steps": int}``."""
+    ``max(S)`` steps (:func:`settlement_window`), then on while any job is open."""
     from gridshift.envs.dcgrid import core
 
-    window = settlement_window(params, st)
     h_max = max(params.horizon_steps_fc) + 1
     nb, n = st.batch_size, params.n_agents
     fifo = np.ones((nb, n, 4))
     fifo[..., 3] = 0.0
     steps, overrun = 0, 0
-    target = int(window.max(initial=0))
+    target = int(settlement_window(params, st).max(initial=0))
     while steps < target or open_mask(st).any():
         if steps >= target:
             overrun += 1
@@ -164,7 +165,6 @@ def settle(params, st, rng: np.random.Generator, *, max_overrun_steps: int = 100
         fifo[..., 3] = battery_restore_command(params, st)
         yield core.step(params, st, fifo, rng)
         steps += 1
-    return {"window_steps": window, "overrun_steps": overrun}
 
 
 def backlog_value(params, st) -> dict[str, np.ndarray]:
@@ -175,12 +175,10 @@ def backlog_value(params, st) -> dict[str, np.ndarray]:
     dt = sc.step_hours
     nb = st.batch_size
     rows = np.arange(nb)
-    openm = open_mask(st)
     rem = remaining_steps(st)
-    work = (rem * st.jobs.power_mw).sum(axis=2) * dt
-    energy_fac = work * dcs.pue
+    energy_fac = open_work_mwh(params, st) * dcs.pue
     t = st.t
-    doomed = openm & (t[:, None, None] + rem > st.jobs.deadline)
+    doomed = (rem > 0) & (t[:, None, None] + rem > st.jobs.deadline)  # rem > 0 exactly for open jobs
     job_energy = st.jobs.power_mw * st.jobs.duration * dt
     sla = sc.late_penalty_usd_per_mwh * np.where(doomed, job_energy, 0.0).sum(axis=2)
     spd = sc.steps_per_day
@@ -191,6 +189,6 @@ def backlog_value(params, st) -> dict[str, np.ndarray]:
     cp = sc.carbon_price_usd_per_t
     selfish = energy_fac * (p_bar + cp * g.avg_ci_g_per_kwh / 1000.0)[:, None] + sla
     system = (energy_fac * (p_bar + cp * g.marginal_ci_g_per_kwh / 1000.0)[:, None] + sla).sum(axis=1)
-    w = {"selfish": 0.0, "cooperative": 1.0}.get(sc.reward_mode, sc.reward_mix)
+    w = cooperative_weight(sc)
     reward = -((1.0 - w) * selfish + w * system[:, None] / params.n_agents) / sc.reward_scale_usd
     return {"selfish_usd": selfish, "system_usd": system, "open_mwh": energy_fac, "reward": reward}
