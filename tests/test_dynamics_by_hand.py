@@ -19,17 +19,19 @@ SYNTHETIC = [s for s in available_scenarios() if not load_scenario(s).grid_data]
 
 
 def _econ(t, *, price=50.0, ci=400.0, system_cost=1000.0, reserve=(1e5,), load=(10.0, 20.0), reward_w=0.0,
-          da_reserve=None, dr_lead=4, dr_dur=8, em_threshold=0.0, baseline=None, spd=96):
+          da_reserve=None, dr_lead=4, dr_dur=8, em_threshold=0.0, baseline=None, spd=96, em_hysteresis=False,
+          em_release=4000.0, em_release_steps=4, state=None):
     """One call of ``economics_and_events`` for one env; returns every output by name."""
     n = len(load)
     nb = 1
     out = {k: np.zeros((nb, n)) for k in ("base", "bill", "ct", "cc", "sla", "dr", "ep", "cost", "reward")}
     social, dr_active, em_new = np.zeros(nb), np.zeros(nb, bool), np.zeros(nb, bool)
-    state = {
+    state = state or {
         "baseline_sum": np.zeros((nb, n, spd)) if baseline is None else baseline[0],
         "baseline_days": np.zeros((nb, spd)) if baseline is None else baseline[1],
         "demand_ring": np.zeros((nb, spd)), "dr_start": np.full(nb, -1), "dr_end": np.full(nb, -1),
         "em_end": np.zeros(nb, np.int64), "em_cap": np.full((nb, n), np.inf),
+        "em_mode": np.zeros(nb, np.int64), "em_hold_until": np.zeros(nb, np.int64), "em_k": np.zeros(nb, np.int64),
     }
     da = np.full((nb, 200), 1e5) if da_reserve is None else da_reserve
     return out, social, dr_active, em_new, state, (
@@ -37,8 +39,10 @@ def _econ(t, *, price=50.0, ci=400.0, system_cost=1000.0, reserve=(1e5,), load=(
         np.array([load], float), np.zeros((nb, n)), np.zeros((nb, n)), np.zeros(nb, bool), np.full((nb, n), np.inf),
         state["baseline_sum"], state["baseline_days"], state["demand_ring"], np.array([60000.0]),
         state["dr_start"], state["dr_end"], state["em_end"], state["em_cap"], da,
+        state["em_mode"], state["em_hold_until"], state["em_k"],
         50.0, 200.0, 1000.0, 150.0, 2000.0, reward_w, 1000.0,
-        True, dr_lead, dr_dur, 7000.0, True, em_threshold, 0.7, 4)
+        True, dr_lead, dr_dur, 7000.0, True, em_threshold, 0.7, 4,
+        em_hysteresis, em_release, em_release_steps)
 
 
 def _call(args, out, social, dr_active, em_new):
@@ -87,6 +91,39 @@ def test_emergency_caps_each_dc_at_a_share_of_its_baseline():
     _call(args, out, social, dra, emn)
     assert emn[0] and st["em_end"][0] == 1 + 1 + 4  # issued for the next 4 steps
     np.testing.assert_allclose(st["em_cap"][0], [0.7 * 15.0, 0.7 * 30.0])  # slot of step 2
+
+
+def test_emergency_hysteresis_holds_then_ramps_the_cap_back():
+    """Issue below 2,000 MW; hold for at least 4 steps and until reserve is back above 4,000 MW;
+    then the cap rises 0.7 -> 0.775 -> 0.85 -> 0.925 -> 1.0 of the baseline (4 ramp steps) and the
+    order lifts. Every slot's baseline is 100 MW (one past day)."""
+    spd = 4
+    bsum = np.full((1, 1, spd), 100.0)
+    bdays = np.ones((1, spd))
+    state = None
+    # reserve seen at the end of steps 0..11 (MW)
+    reserves = [1500, 2500, 2500, 2500, 2500, 3500, 4500, 4500, 4500, 4500, 4500, 4500]
+    caps, in_force, issued = [], [], []
+    for t, r in enumerate(reserves):
+        out, social, dra, emn, state, args = _econ(t, reserve=(float(r),), load=(100.0,), em_threshold=2000.0,
+                                                   baseline=(bsum, bdays), spd=spd, em_hysteresis=True, state=state)
+        _call(args, out, social, dra, emn)
+        bsum[:] = 100.0 * bdays  # the kernel counted this step's load: keep every baseline at 100 MW
+        issued.append(bool(emn[0]))
+        in_force.append(bool(state["em_end"][0] > t + 1))  # in force at step t + 1
+        caps.append(float(state["em_cap"][0, 0]) if in_force[-1] else None)
+    assert issued == [True] + [False] * 11
+    # held through step 5 (min hold to step 5; reserve 3,500 < 4,000 at step 5), release starts at the end of step 6
+    assert in_force == [True] * 10 + [False] * 2
+    assert caps[:6] == pytest.approx([70.0] * 6)
+    assert caps[6:10] == pytest.approx([77.5, 85.0, 92.5, 100.0])
+    # a new stress during the ramp re-issues the order at 70 %
+    out, social, dra, emn, state2, args = _econ(7, reserve=(1000.0,), load=(100.0,), em_threshold=2000.0,
+                                                baseline=(bsum, bdays), spd=spd, em_hysteresis=True,
+                                                state={k: v.copy() for k, v in state.items()})
+    state2["em_mode"][0], state2["em_k"][0] = 2, 1
+    _call(args, out, social, dra, emn)
+    assert emn[0] and state2["em_mode"][0] == 1 and state2["em_cap"][0, 0] == pytest.approx(70.0)
 
 
 def _telemetry(t, delay, true, hist, observed, u=1.0, kind=0, prob=0.0, ring=None):

@@ -95,8 +95,9 @@ def _econ(load, baseline_sum, days, dr_active, em_active=False, fac_cap=np.inf, 
         load, np.zeros((nb, n)), np.zeros((nb, n)), np.array([em_active]), np.full((nb, n), fac_cap),
         baseline_sum, np.full((nb, spd), float(days)), np.zeros((nb, spd)), np.array([5e4]),
         dr_start, dr_end, np.array([0]), np.full((nb, n), np.inf), np.full((nb, 10), 1e5),
+        np.zeros(nb, np.int64), np.zeros(nb, np.int64), np.zeros(nb, np.int64),
         50.0, 200.0, 1000.0, 150.0, 2000.0, 0.0, 1.0,
-        True, 4, 8, 0.0, True, 0.0, 0.7, 4,
+        True, 4, 8, 0.0, True, 0.0, 0.7, 4, False, 0.0, 4,
         *outs, social, dra, emn,
     )
     return dict(zip(["base", "bill", "carbon_t", "carbon_cost", "sla", "dr", "em_pen", "cost", "reward"], outs, strict=True))
@@ -117,6 +118,9 @@ def test_dr_payment_against_known_baseline():
     base[0, 0, 0] = 200.0  # the kernel added the load above to the baseline sums: reset
     assert _econ(np.array([[120.0]]), base.copy(), 2, dr_active=True)["dr"][0, 0] == 0.0
     assert _econ(np.array([[70.0]]), base.copy(), 2, dr_active=False)["dr"][0, 0] == 0.0
+    # A reduction forced by an emergency order in force is not paid, even during an event.
+    forced = _econ(np.array([[70.0]]), base.copy(), 2, dr_active=True, em_active=True, fac_cap=70.0)
+    assert forced["dr"][0, 0] == 0.0 and forced["em_pen"][0, 0] == 0.0
 
 
 def test_emergency_non_compliance_penalty():

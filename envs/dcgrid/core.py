@@ -109,6 +109,10 @@ class CoreParams:
     max_def_e123: np.ndarray
     obs_low: np.ndarray
     obs_high: np.ndarray
+    load_loss_start: int = -1
+    """Absolute step of the forced drop-and-return event (``Scenario.load_loss_at_h``), -1 none."""
+    load_loss_end: np.ndarray | None = None
+    """Step at which each DC is back on the grid ``[N]``."""
 
     @property
     def n_agents(self) -> int:
@@ -120,28 +124,48 @@ class CoreParams:
         return self.scenario.warmup_steps + self.scenario.horizon_steps
 
 
+def fleet_scale(sc: Scenario) -> float:
+    """Multiplier of the thermal fleet's capacity, minimum output and ramp rates:
+    ``fleet_capacity_scale``, times ``1 + penetration`` when ``fleet_adequacy = "scaled"`` (the
+    peak load with the DCs at peak facility power over the peak without them, so the planning
+    reserve margin of the no-DC system is kept)."""
+    return sc.fleet_capacity_scale * ((1.0 + sc.penetration) if sc.fleet_adequacy == "scaled" else 1.0)
+
+
+def _load_loss_steps(sc: Scenario, n: int) -> tuple[int, np.ndarray]:
+    """Absolute step at which the forced drop starts (-1 = none) and each DC's return step ``[N]``."""
+    if sc.load_loss_at_h < 0:
+        return -1, np.full(n, -1, np.int64)
+    start = sc.warmup_steps + int(round(sc.load_loss_at_h / sc.step_hours))
+    back = start + max(1, int(round(sc.load_loss_duration_h / sc.step_hours)))
+    window = int(round(sc.load_loss_return_window_h / sc.step_hours))
+    frac = np.arange(n) / (n - 1) if n > 1 else np.zeros(1)
+    return start, back + np.round(frac * window).astype(np.int64)
+
+
 def make_params(sc: Scenario) -> CoreParams:
     if sc.workload_trace:
         from gridshift.data.traces import replay_table
 
         replay_table(sc.workload_trace)  # parse once (cached) so a missing or bad trace fails at construction
+    s = fleet_scale(sc)
     if sc.fleet == "synthetic":
-        fleet = build_fleet(capacity_scale=sc.fleet_capacity_scale)
+        fleet = build_fleet(capacity_scale=s)
     elif sc.fleet == "powersimdata":
         from gridshift.data.scenario_builder import parse_grid_data, region_fleet
 
         ba, year = parse_grid_data(sc.grid_data)
         fleet = region_fleet(ba, year=year, gas_price_scale=sc.gas_price_scale, coal_price_scale=sc.coal_price_scale)
-        if sc.fleet_capacity_scale != 1.0:
-            s = sc.fleet_capacity_scale
-            fleet = fleet.replace(capacity_mw=fleet.capacity_mw * s, min_output_mw=fleet.min_output_mw * s, ramp_mw_per_h=fleet.ramp_mw_per_h * s)
     else:
         from gridshift.data.fleets import load_fleet_csv
 
         fleet = load_fleet_csv(sc.fleet)
-        if sc.fleet_capacity_scale != 1.0:
-            s = sc.fleet_capacity_scale
-            fleet = fleet.replace(capacity_mw=fleet.capacity_mw * s, min_output_mw=fleet.min_output_mw * s, ramp_mw_per_h=fleet.ramp_mw_per_h * s)
+    if s != 1.0 and sc.fleet != "synthetic":
+        # s identical units side by side: capacity, minimum output, ramp and no-load cost scale
+        # with s, the marginal-cost curve over the scaled range stays the same (a / s).
+        fleet = fleet.replace(capacity_mw=fleet.capacity_mw * s, min_output_mw=fleet.min_output_mw * s,
+                              ramp_mw_per_h=fleet.ramp_mw_per_h * s, cost_a_usd_per_mw2h=fleet.cost_a_usd_per_mw2h / s,
+                              cost_c_usd_per_h=fleet.cost_c_usd_per_h * s)
     market = MarketParams(
         step_minutes=sc.step_minutes,
         voll_usd_per_mwh=sc.voll_usd_per_mwh,
@@ -160,6 +184,7 @@ def make_params(sc: Scenario) -> CoreParams:
     max_ci = 1000.0 * float(max(fleet.emission_t_co2_per_mwh.max(), 1e-9))
     exp_load = float((dcs.pue * (dcs.idle_mw + sc.target_utilization * dcs.dynamic_mw)).sum())
     system = SyntheticSystem(sc.peak_demand_mw, sc.wind_capacity_mw, sc.solar_capacity_mw)
+    loss_start, loss_end = _load_loss_steps(sc, dcs.n)
     return CoreParams(
         sc, grid, dcs, system, layout, hsteps, max_ci, exp_load,
         offs_rel_h=dcs.utc_offset_h - sc.grid_utc_offset_h,
@@ -168,6 +193,8 @@ def make_params(sc: Scenario) -> CoreParams:
         max_def_e123=np.array(sc.max_deferral_steps()[1:], np.float64),
         obs_low=layout.low,
         obs_high=layout.high,
+        load_loss_start=loss_start,
+        load_loss_end=loss_end,
     )
 
 
@@ -206,6 +233,12 @@ class CoreState:
     dr_end: np.ndarray  # [B]
     em_end: np.ndarray  # [B] emergency order in force while t < em_end
     em_cap_mw: np.ndarray  # [B, N] facility cap of the order in force
+    em_mode: np.ndarray  # [B] hysteresis rule: 0 none, 1 held, 2 release ramp
+    em_hold_until: np.ndarray  # [B] step before which a held order cannot start its release
+    em_k: np.ndarray  # [B] step of the release ramp
+    fc_err_renewable: np.ndarray  # [B, T + H] forecast-error path of the renewable share, N(0, 1) AR(1)
+    fc_err_price: np.ndarray  # [B, T + H] forecast-error path of the price
+    shadow_sig: np.ndarray | None  # [B, T + H, len(SIGNALS)] open loop: the FIFO shadow grid's signals
     last: StepInfo | None  # last step's outputs (for observations)
 
     def copy(self) -> CoreState:
@@ -250,6 +283,7 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
     solar, wind = _apply_collapses(sc, rng, solar, wind)
 
     table = generate_jobs(sc, params.dcs, rng, nb, start_dow, total)
+    fc_err = forecast_error_paths(rng, (nb, 2, t_len), sc.step_hours / sc.forecast_noise_corr_h)
     shape = table.arrival.shape
     st = CoreState(
         t=np.zeros(nb, np.int64),
@@ -283,6 +317,12 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
         dr_end=np.full(nb, -1, np.int64),
         em_end=np.zeros(nb, np.int64),
         em_cap_mw=np.full((nb, n), np.inf),
+        em_mode=np.zeros(nb, np.int64),
+        em_hold_until=np.zeros(nb, np.int64),
+        em_k=np.zeros(nb, np.int64),
+        fc_err_renewable=fc_err[:, 0],
+        fc_err_price=fc_err[:, 1],
+        shadow_sig=None,
         last=None,
     )
     fifo = np.ones((nb, n, 4))
@@ -297,7 +337,46 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
         st.grid, st.last, st.signal_hist, st.observed, st.anomaly = dry.grid, dry.last, dry.signal_hist, dry.observed, dry.anomaly
     for _ in range(sc.warmup_steps):
         step(params, st, fifo, rng)
+    if sc.signal_feedback == "open":
+        st.shadow_sig = _shadow_signals(params, st)
     return st
+
+
+def forecast_error_paths(rng: np.random.Generator, shape: tuple[int, ...], dt_over_tau: float) -> np.ndarray:
+    """Standard-normal AR(1) paths along the last axis (a target time per step), correlation
+    ``exp(-dt / tau)`` between neighbouring target times, stationary from the first element.
+
+    The forecast of signal ``x`` for target step ``k`` made ``h`` hours ahead is
+    ``x_da[k] x (1 + forecast_noise x h x z[k])``: as the lead shrinks, the forecast of one
+    target hour converges smoothly to the day-ahead value, and the forecasts of neighbouring
+    hours err together, as a weather-driven forecast does."""
+    from scipy.signal import lfilter
+
+    phi = float(np.exp(-dt_over_tau))
+    eps = rng.standard_normal(shape)
+    g = np.sqrt(1.0 - phi * phi)
+    if g > 0:
+        eps[..., 0] /= g
+    return lfilter([g], [1.0, -phi], eps, axis=-1) if g > 0 else np.repeat(eps[..., :1], shape[-1], axis=-1)
+
+
+def _shadow_signals(params: CoreParams, st: CoreState) -> np.ndarray:
+    """Open loop: the grid signals of the same seed's episode under FIFO, from the current step to
+    the end of the exogenous record, ``[B, T + H, len(SIGNALS)]`` (rows before the current step are
+    never read). The physical run keeps its own random stream: the shadow draws nothing from it
+    (its anomaly draws come from a throwaway generator and do not touch the true signals)."""
+    sh = st.copy()
+    nb, n = sh.batch_size, params.n_agents
+    t_len = sh.demand_mw.shape[1]
+    out = np.zeros((nb, t_len, len(SIGNALS)))
+    fifo = np.ones((nb, n, 4))
+    fifo[..., 3] = 0.0
+    throwaway = np.random.default_rng(0)
+    while int(sh.t.min()) < t_len:
+        t = sh.t.copy()
+        info = step(params, sh, fifo, throwaway)
+        out[np.arange(nb), np.minimum(t, t_len - 1)] = info["grid"].packed[_SIG_ROWS].T
+    return out
 
 
 def _real_exogenous(sc: Scenario, rng, nb: int, t_len: int) -> dict:
@@ -376,6 +455,12 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
     K.dc_power(out[J.OUT_INDEX["running_mw"]], dcs.idle_mw, dcs.pue, dcs.battery_mw, dcs.battery_mwh,
                dcs.battery_efficiency, em_active, battery_cmd, st.soc_mwh, dt, f[0], f[1], f[2], f[3], f[4], dc_total)
     load = f[4]
+    if params.load_loss_start >= 0:
+        # forced drop-and-return: DCs on backup generation draw nothing from the grid
+        on_backup = (t[:, None] >= params.load_loss_start) & (t[:, None] < params.load_loss_end[None, :])
+        if on_backup.any():
+            load[on_backup] = 0.0
+            dc_total[:] = load.sum(axis=1)
 
     # 4. the grid clears on this step's aggregate load
     avail = st.solar_mw[rows, t] + st.wind_mw[rows, t]
@@ -387,21 +472,28 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
     dr_active = np.empty(nb, bool)
     em_new = np.empty(nb, bool)
     w = cooperative_weight(sc)
+    pk = gr.packed
+    true_sig = pk[_SIG_ROWS].T.copy()
+    if st.shadow_sig is not None:
+        # open loop: what the agents observe comes from the FIFO shadow grid
+        inside = t < st.shadow_sig.shape[1]
+        true_sig[inside] = st.shadow_sig[rows[inside], t[inside]]
     K.economics_and_events(
         t, sc.steps_per_day, dt, gr.price_usd_per_mwh, gr.avg_ci_g_per_kwh, gr.system_cost_usd, gr.reserve_mw,
         load, out[J.OUT_INDEX["late_mwh"]], out[J.OUT_INDEX["dropped_mwh"]], em_active, fac_cap,
-        st.baseline_sum_mw, st.baseline_days, st.demand_ring, gr.total_demand_mw,
+        st.baseline_sum_mw, st.baseline_days, st.demand_ring, true_sig[:, 4],
         st.dr_start, st.dr_end, st.em_end, st.em_cap_mw, st.da_reserve_mw,
+        st.em_mode, st.em_hold_until, st.em_k,
         sc.carbon_price_usd_per_t, sc.late_penalty_usd_per_mwh, sc.drop_penalty_usd_per_mwh, sc.dr_price_usd_per_mwh,
         sc.emergency_penalty_usd_per_mwh, w, sc.reward_scale_usd,
         sc.dr_enabled, sc.dr_lead_steps, sc.dr_duration_steps, sc.dr_reserve_threshold_mw,
         sc.emergency_enabled, sc.emergency_reserve_threshold_mw, sc.emergency_fraction, sc.emergency_duration_steps,
+        sc.emergency_rule == "hysteresis", sc.emergency_reserve_threshold_mw + sc.emergency_release_margin_mw,
+        sc.emergency_release_steps,
         e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], social, dr_active, em_new,
     )
 
     # 7. telemetry: what the agents will see
-    pk = gr.packed
-    true_sig = pk[_SIG_ROWS].T.copy()
     if sc.anomaly_prob > 0:
         u, kind = rng.random(nb), rng.integers(0, len(ANOMALY_KINDS), nb)
     else:
@@ -422,19 +514,23 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
 # ---------------------------------------------------------------------------- observation
 
 
-def observe(params: CoreParams, st: CoreState, rng: np.random.Generator) -> np.ndarray:
-    """Observations ``[B, N, D]`` (float32) for the current state; forecasts draw noise from ``rng``."""
+def observe(params: CoreParams, st: CoreState, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Observations ``[B, N, D]`` (float32) for the current state: a pure read (observing the
+    same state twice gives the same array). Forecast errors come from the episode's error paths
+    drawn at reset (:func:`forecast_error_paths`); ``rng`` is not used and is accepted only so
+    that callers written for the first round's signature keep working."""
+    del rng
     sc, dcs, lay = params.scenario, params.dcs, params.layout
     nb, n = st.batch_size, params.n_agents
     obs = np.empty((nb, n, lay.size), np.float32)
-    noise = rng.standard_normal((2, nb, len(params.horizon_steps_fc)))
     last = st.last
     q = np.stack([last["queued_mwh_e1"], last["queued_mwh_e2"], last["queued_mwh_e3"]])
     sl = np.stack([last["min_slack_e1"], last["min_slack_e2"], last["min_slack_e3"]])
     K.observe(
         st.t, sc.step_hours, params.offs_rel_h, st.start_dow, st.observed, st.demand_ring, sc.peak_demand_mw,
         params.max_ci_g_per_kwh, st.dr_start, st.dr_end, st.em_end, sc.dr_lead_steps,
-        params.hsteps_arr, params.hhours_arr, sc.forecast_noise, st.da_renewable_fraction, st.da_price, noise,
+        params.hsteps_arr, params.hhours_arr, sc.forecast_noise, st.da_renewable_fraction, st.da_price,
+        st.fc_err_renewable, st.fc_err_price,
         sc.floor_price_usd_per_mwh / 100.0, sc.voll_usd_per_mwh / 100.0,
         q, sl, params.max_def_e123, last["running_mw"], last["e0_mw"], last["flex_mw"], dcs.dynamic_mw,
         st.soc_mwh, dcs.battery_mwh, params.obs_low, params.obs_high, obs,

@@ -48,12 +48,18 @@ def dc_power(running, idle, pue, bat_mw, bat_mwh, eta, em_active, cmd, soc, dt,
 def economics_and_events(
     t, spd, dt, price, avg_ci, system_cost, reserve, load, late_mwh, dropped_mwh, em_active, fac_cap,
     baseline_sum, baseline_days, demand_ring, total_demand, dr_start, dr_end, em_end, em_cap, da_reserve,
+    em_mode, em_hold_until, em_k,
     carbon_price, late_pen, drop_pen, dr_price, em_pen_price, reward_w, reward_scale,
     dr_enabled, dr_lead, dr_dur, dr_threshold, em_enabled, em_threshold, em_fraction, em_dur,
+    em_hysteresis, em_release_threshold, em_release_steps,
     base_out, bill_out, carbon_t_out, carbon_cost_out, sla_out, dr_rev_out, em_pen_out, cost_out, reward_out,
     social_out, dr_active_out, em_new_out,
 ):  # pragma: no cover - compiled
-    """Per-DC costs and rewards; customer baselines; DR and emergency events for the next step."""
+    """Per-DC costs and rewards; customer baselines; DR and emergency events for the next step.
+
+    DR revenue is paid only for reductions the DC chose: none while an emergency order is in
+    force. ``total_demand`` feeds the demand ring the agents' observations read (the shadow
+    grid's in open loop). Emergency rules: see ``Scenario.emergency_rule``."""
     nb, n = load.shape
     tlen = da_reserve.shape[1]
     for b in range(nb):
@@ -71,7 +77,7 @@ def economics_and_events(
             ct = avg_ci[b] / 1000.0 * ld * dt
             cc = carbon_price * ct
             sla = late_pen * late_mwh[b, i] + drop_pen * dropped_mwh[b, i]
-            dr = dr_price * max(0.0, base - ld) * dt if dr_act else 0.0
+            dr = dr_price * max(0.0, base - ld) * dt if (dr_act and not em_active[b]) else 0.0
             ep = em_pen_price * max(0.0, ld - fac_cap[b, i]) * dt if em_active[b] else 0.0
             base_out[b, i] = base
             bill_out[b, i] = bill
@@ -100,14 +106,43 @@ def economics_and_events(
                 dr_end[b] = dr_start[b] + dr_dur
         # Emergency: real reserve below the threshold orders every DC to a share of its baseline.
         em_new_out[b] = False
-        if em_enabled and reserve[b] < em_threshold and em_end[b] <= tb + 1:
-            nslot = (tb + 1) % spd
-            nd = baseline_days[b, nslot]
-            for i in range(n):
-                nbase = baseline_sum[b, i, nslot] / nd if nd > 0 else load[b, i]
-                em_cap[b, i] = em_fraction * nbase
-            em_end[b] = tb + 1 + em_dur
+        if not em_enabled:
+            continue
+        nslot = (tb + 1) % spd
+        nd = baseline_days[b, nslot]
+        if not em_hysteresis:
+            if reserve[b] < em_threshold and em_end[b] <= tb + 1:
+                for i in range(n):
+                    nbase = baseline_sum[b, i, nslot] / nd if nd > 0 else load[b, i]
+                    em_cap[b, i] = em_fraction * nbase
+                em_end[b] = tb + 1 + em_dur
+                em_new_out[b] = True
+            continue
+        mode = em_mode[b]
+        share = -1.0  # share of the baseline the cap allows next step; < 0: keep the cap
+        if reserve[b] < em_threshold and mode != 1:
+            mode = 1
+            em_hold_until[b] = tb + 1 + em_dur
+            share = em_fraction
             em_new_out[b] = True
+        elif mode == 1:
+            if tb + 1 >= em_hold_until[b] and reserve[b] >= em_release_threshold:
+                mode = 2
+                em_k[b] = 1
+                share = em_fraction + (1.0 - em_fraction) * em_k[b] / em_release_steps
+        elif mode == 2:
+            em_k[b] += 1
+            if em_k[b] > em_release_steps:
+                mode = 0
+            else:
+                share = em_fraction + (1.0 - em_fraction) * em_k[b] / em_release_steps
+        em_mode[b] = mode
+        if mode != 0:
+            em_end[b] = tb + 2  # in force for the next step
+            if share >= 0.0:
+                for i in range(n):
+                    nbase = baseline_sum[b, i, nslot] / nd if nd > 0 else load[b, i]
+                    em_cap[b, i] = share * nbase
 
 
 @numba.njit(cache=True, nogil=True)
@@ -152,7 +187,7 @@ def telemetry(t, delay, true_sig, signal_hist, observed, u, kind, anomaly_prob, 
 
 @numba.njit(cache=True, nogil=True)
 def observe(t, step_hours, offs_rel, start_dow, observed, demand_ring, peak, max_ci,
-            dr_start, dr_end, em_end, dr_lead, hsteps, hhours, fc_noise, da_ren, da_price, noise, fc_lo, fc_hi,
+            dr_start, dr_end, em_end, dr_lead, hsteps, hhours, fc_noise, da_ren, da_price, err_ren, err_price, fc_lo, fc_hi,
             q_mwh, slack, max_def, running, e0, flex, dyn, soc, bat_mwh, low, high, obs):  # pragma: no cover
     """Fill ``obs [B, N, D]`` in the order of :func:`.observation.build_layout`."""
     nb, n, d = obs.shape
@@ -193,8 +228,8 @@ def observe(t, step_hours, offs_rel, start_dow, observed, demand_ring, peak, max
                 idx = min(tb + hsteps[h], tlen - 1)
                 # Forecasts stay inside what the market can produce: a share in [0, 1] and a price in
                 # [floor, VOLL] ($/MWh / 100), whatever the noise.
-                fr = da_ren[b, idx] * (1.0 + fc_noise * hhours[h] * noise[0, b, h])
-                fp = da_price[b, idx] * (1.0 + fc_noise * hhours[h] * noise[1, b, h]) / 100.0
+                fr = da_ren[b, idx] * (1.0 + fc_noise * hhours[h] * err_ren[b, idx])
+                fp = da_price[b, idx] * (1.0 + fc_noise * hhours[h] * err_price[b, idx]) / 100.0
                 obs[b, i, k + h] = min(max(fr, 0.0), 1.0)
                 obs[b, i, k + nh + h] = min(max(fp, fc_lo), fc_hi)
             k += 2 * nh

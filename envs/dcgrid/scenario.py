@@ -13,8 +13,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
-
+from gridshift.envs.dcgrid.scenario_check import validate
 from gridshift.envs.grid.types import ParamError
 
 #: Maximum deferral (hours) per class E0..E3 for the two presets of DESIGN §4.
@@ -23,68 +22,13 @@ ELASTICITY_PRESETS: dict[str, tuple[float, float, float, float]] = {
     "em_job_mix": (0.0, 2.0, 12.0, 48.0),  # EM §III job generation
 }
 ACTION_MODES = ("discrete", "multidiscrete", "box")
+FLEET_ADEQUACY = ("fixed", "scaled")
+EMERGENCY_RULES = ("hysteresis", "fixed")
+SIGNAL_FEEDBACK = ("closed", "open")
 REWARD_MODES = ("selfish", "cooperative", "mixed")
 N_CLASSES = 4
 #: Real job traces a scenario's DCs may replay instead of the synthetic generator ("" = synthetic).
 WORKLOAD_TRACES = ("", "alibaba_gpu_2023", "azure_llm_2023", "google_2011", "philly")
-
-
-def _in(name, v, lo, hi, *, lo_open=False, hi_open=False, integer=False):
-    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-    if ok and integer:
-        ok = float(v).is_integer()
-    if ok:
-        ok = (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
-    if not ok:
-        lb = "(" if lo_open else "["
-        rb = ")" if hi_open else "]"
-        kind = "an integer" if integer else "a number"
-        raise ParamError(f"scenario field {name}={v!r} is invalid: allowed {kind} in {lb}{lo}, {hi}{rb}")
-
-
-_TUPLE_FIELDS = ("dc_utc_offsets_h", "job_mix", "job_duration_h", "job_power_frac", "diurnal_amplitude",
-                 "forecast_horizons_h")
-
-
-def _is_real(v) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-
-
-def _coerce_fields(sc) -> None:
-    """Bring every field to its declared type before validation: integer-valued floats and NumPy
-    scalars become the ints or floats they are (``horizon_steps=48.0``, ``np.int64(8)``), lists
-    become tuples of floats; anything else of the wrong type (``fleet=123``, ``None`` in
-    ``job_mix``, a list for an enum) fails here, naming the field, the value and the type allowed."""
-    for f in dataclasses.fields(sc):
-        v = getattr(sc, f.name)
-        kind = str(f.type)
-        if f.name in _TUPLE_FIELDS:
-            if isinstance(v, np.ndarray):
-                v = v.tolist()
-            if not isinstance(v, (list, tuple)):
-                raise ParamError(f"scenario field {f.name}={v!r} is invalid: allowed a list of numbers")
-            for i, x in enumerate(v):
-                if not _is_real(x):
-                    raise ParamError(f"scenario field {f.name}[{i}]={x!r} is invalid: allowed a number")
-            v = tuple(float(x) for x in v)
-        elif kind == "int":
-            if _is_real(v) and float(v).is_integer():
-                v = int(v)
-            elif not _is_real(v):
-                raise ParamError(f"scenario field {f.name}={v!r} is invalid: allowed an integer")
-        elif kind == "float":
-            if not _is_real(v):
-                raise ParamError(f"scenario field {f.name}={v!r} is invalid: allowed a number")
-            v = float(v)
-        elif kind == "bool":
-            if isinstance(v, np.bool_):
-                v = bool(v)
-            if not isinstance(v, bool):
-                raise ParamError(f"scenario field {f.name}={v!r} is invalid: allowed true or false")
-        elif kind == "str":
-            if not isinstance(v, str):
-                raise ParamError(f"scenario field {f.name}={v!r} is invalid: allowed a string")
-        object.__setattr__(sc, f.name, v)
 
 
 @dataclass(frozen=True)
@@ -111,6 +55,13 @@ class Scenario:
     to a fleet CSV (gridshift format)."""
     fleet_capacity_scale: float = 1.0
     """Multiplies every fleet capacity (a tighter or looser system)."""
+    fleet_adequacy: str = "fixed"
+    """``fixed``: the fleet is what ``fleet`` and ``fleet_capacity_scale`` give, whatever the DC
+    load (adding DCs tightens the system). ``scaled``: thermal capacity (and minimum output and
+    ramp rates) is further multiplied by ``1 + penetration``, the ratio of the peak load with the
+    DCs (``peak_demand_mw x (1 + penetration)``, DCs at peak facility power) to the peak without
+    them, so the planning reserve margin ``capacity / peak load - 1`` of the no-DC system is kept
+    at every penetration (adequacy held fixed)."""
     peak_demand_mw: float = 60000.0
     """Peak of the exogenous non-DC demand (MW)."""
     solar_capacity_mw: float = 8000.0
@@ -135,7 +86,16 @@ class Scenario:
     voll_usd_per_mwh: float = 5000.0
     floor_price_usd_per_mwh: float = -20.0
     ordc_mu_mw: float = 3000.0
+    """Mean of the ORDC's loss-of-load distribution of reserve (MW)."""
     ordc_sigma_mw: float = 1500.0
+    """Standard deviation of the ORDC's loss-of-load distribution of reserve (MW)."""
+    unit_commitment: bool = False
+    """Commit thermal units once per simulated day against the day-ahead forecast of load (without
+    the DCs' response, as an operator would), then dispatch only committed units each step
+    (:mod:`gridshift.envs.grid.commitment`). False: every unit is always online."""
+    gas_price_daily: bool = False
+    """Gas-fired units follow the daily Henry Hub price plus the BA's documented basis (real-data
+    scenarios); False: a constant gas price."""
     carbon_price_usd_per_t: float = 50.0
     carbon_in_dispatch: bool = True
     """Units offer at fuel cost + ``carbon_price_usd_per_t`` x emission factor, so the merit order
@@ -214,12 +174,46 @@ class Scenario:
     emergency_fraction: float = 0.7
     """Ordered DC load as a share of its baseline."""
     emergency_duration_steps: int = 4
+    """``fixed`` rule: steps an order stays in force; ``hysteresis`` rule: the minimum hold."""
+    emergency_rule: str = "hysteresis"
+    """``hysteresis`` (default): an order is issued when reserve falls below
+    ``emergency_reserve_threshold_mw``, held for at least ``emergency_duration_steps`` and until
+    reserve recovers above that threshold plus ``emergency_release_margin_mw``, then the cap is raised linearly back
+    to the baseline over ``emergency_release_steps`` (a new order is issued if reserve falls below
+    the issue threshold during the ramp). ``fixed`` (the first round's rule): in force for exactly
+    ``emergency_duration_steps`` and re-issued whenever reserve is still below the threshold,
+    which releases every DC at once and can itself make a limit cycle."""
+    emergency_release_margin_mw: float = 2000.0
+    """``hysteresis`` rule: a held order starts its release ramp once reserve is above
+    ``emergency_reserve_threshold_mw`` plus this margin."""
+    emergency_release_steps: int = 4
+    """``hysteresis`` rule: steps of the linear release ramp of the cap."""
     emergency_penalty_usd_per_mwh: float = 2000.0
     """Penalty per MWh above the ordered level (non-compliance)."""
     forecast_horizons_h: tuple[float, ...] = (1.0, 2.0, 4.0, 6.0)
     """Forecast horizons of the renewable-fraction and price forecasts (EM §IV: 4-6 h)."""
     forecast_noise: float = 0.04
     """Relative forecast error per hour of horizon (standard deviation)."""
+    forecast_noise_corr_h: float = 6.0
+    """Correlation time (hours) of the forecast-error path: each episode draws one AR(1) path
+    over target times per forecast signal, so successive forecasts of the same hour move
+    smoothly as the lead shrinks instead of flipping on fresh noise every step."""
+    signal_feedback: str = "closed"
+    """``closed``: the agents observe the grid that clears on the real load, their own included.
+    ``open`` (a counterfactual for the cascade study): every grid signal the agents observe
+    (price, renewable share, carbon, demand, reserve, hence forecasts' anchors and the demand
+    ring) comes from a shadow grid cleared on the same seed's exogenous inputs with the FIFO DC
+    load path; the physical grid, bills, emergency orders and every metric still clear on the
+    real load. With FIFO both give identical trajectories."""
+    load_loss_at_h: float = -1.0
+    """Forced drop-and-return event (e.g. Virginia, 10 July 2024): hours after the horizon's
+    start at which every DC moves to backup generation (its grid draw becomes 0; its jobs
+    continue). Negative = no event."""
+    load_loss_duration_h: float = 1.0
+    """Hours the DCs stay on backup before they start returning."""
+    load_loss_return_window_h: float = 0.0
+    """0 = every DC returns to the grid in the same step; > 0 = the DCs return one after another,
+    evenly spread over this many hours (DC ``i`` of ``N`` after ``i / (N - 1)`` of the window)."""
     signal_delay_steps: int = 0
     """Telemetry delay of the grid signals the agents observe."""
     anomaly_prob: float = 0.0
@@ -241,107 +235,7 @@ class Scenario:
     """Job-slot capacity per DC and episode; 0 sizes it from the expected arrivals."""
 
     def __post_init__(self) -> None:
-        _coerce_fields(self)
-        _in("step_minutes", self.step_minutes, 1, 60)
-        _in("horizon_steps", self.horizon_steps, 1, 100_000, integer=True)
-        _in("warmup_steps", self.warmup_steps, 0, 100_000, integer=True)
-        _in("month", self.month, 0, 12, integer=True)
-        _in("fleet_capacity_scale", self.fleet_capacity_scale, 0.1, 10)
-        _in("peak_demand_mw", self.peak_demand_mw, 1, 1e7)
-        _in("solar_capacity_mw", self.solar_capacity_mw, 0, 1e7)
-        _in("wind_capacity_mw", self.wind_capacity_mw, 0, 1e7)
-        _in("exogenous_noise", self.exogenous_noise, 0, 5)
-        _in("gas_price_scale", self.gas_price_scale, 0.05, 20)
-        _in("coal_price_scale", self.coal_price_scale, 0.05, 20)
-        _in("voll_usd_per_mwh", self.voll_usd_per_mwh, 0, 1e6, lo_open=True)
-        _in("floor_price_usd_per_mwh", self.floor_price_usd_per_mwh, -self.voll_usd_per_mwh, 0)
-        _in("ordc_mu_mw", self.ordc_mu_mw, 0, 1e6)
-        _in("ordc_sigma_mw", self.ordc_sigma_mw, 0, 1e6, lo_open=True)
-        _in("carbon_price_usd_per_t", self.carbon_price_usd_per_t, 0, 10_000)
-        _in("n_datacenters", self.n_datacenters, 1, 100_000, integer=True)
-        _in("penetration", self.penetration, 0, 2, lo_open=True)
-        _in("dc_size_spread", self.dc_size_spread, 0, 2)
-        _in("pue", self.pue, 1, 3)
-        _in("idle_power_frac", self.idle_power_frac, 0, 0.95)
-        _in("target_utilization", self.target_utilization, 0.01, 1.0)
-        if not self.dc_utc_offsets_h:
-            raise ParamError("scenario field dc_utc_offsets_h=() is invalid: allowed a non-empty list of UTC offsets in [-12, 14]")
-        for i, o in enumerate(self.dc_utc_offsets_h):
-            _in(f"dc_utc_offsets_h[{i}]", o, -12, 14)
-        _in("grid_utc_offset_h", self.grid_utc_offset_h, -12, 14)
-        _in("battery_hours", self.battery_hours, 0, 24)
-        _in("battery_power_frac", self.battery_power_frac, 0, 1, lo_open=True)
-        _in("battery_efficiency", self.battery_efficiency, 0.5, 1)
-        if self.elasticity_preset not in ELASTICITY_PRESETS:
-            raise ParamError(f"scenario field elasticity_preset={self.elasticity_preset!r} is invalid: allowed one of {tuple(ELASTICITY_PRESETS)}")
-        for k in ("job_mix", "job_duration_h", "job_power_frac", "diurnal_amplitude"):
-            v = getattr(self, k)
-            if len(v) != N_CLASSES:
-                raise ParamError(f"scenario field {k}={list(v)!r} is invalid: allowed exactly {N_CLASSES} values (E0..E3)")
-        for i, x in enumerate(self.job_mix):
-            _in(f"job_mix[{i}]", x, 0, 1)
-        if abs(sum(self.job_mix) - 1.0) > 1e-6:
-            raise ParamError(f"scenario field job_mix={list(self.job_mix)!r} is invalid: allowed shares that sum to 1")
-        for i, x in enumerate(self.job_duration_h):
-            _in(f"job_duration_h[{i}]", x, 0, 24 * 14, lo_open=True)
-        for i, x in enumerate(self.job_power_frac):
-            _in(f"job_power_frac[{i}]", x, 0, 1, lo_open=True)
-        for i, x in enumerate(self.diurnal_amplitude):
-            _in(f"diurnal_amplitude[{i}]", x, 0, 1)
-        _in("job_duration_sigma", self.job_duration_sigma, 0, 3)
-        _in("job_power_sigma", self.job_power_sigma, 0, 3)
-        _in("weekend_factor", self.weekend_factor, 0, 5)
-        _in("e3_checkpoint_overhead_steps", self.e3_checkpoint_overhead_steps, 0, 100, integer=True)
-        _in("late_penalty_usd_per_mwh", self.late_penalty_usd_per_mwh, 0, 1e6)
-        _in("drop_penalty_usd_per_mwh", self.drop_penalty_usd_per_mwh, 0, 1e6)
-        _in("dr_price_usd_per_mwh", self.dr_price_usd_per_mwh, 0, 10_000)
-        _in("dr_reserve_threshold_mw", self.dr_reserve_threshold_mw, 0, 1e6)
-        _in("dr_lead_steps", self.dr_lead_steps, 0, 1000, integer=True)
-        _in("dr_duration_steps", self.dr_duration_steps, 1, 1000, integer=True)
-        _in("emergency_reserve_threshold_mw", self.emergency_reserve_threshold_mw, 0, 1e6)
-        _in("emergency_fraction", self.emergency_fraction, 0, 1)
-        _in("emergency_duration_steps", self.emergency_duration_steps, 1, 1000, integer=True)
-        _in("emergency_penalty_usd_per_mwh", self.emergency_penalty_usd_per_mwh, 0, 1e6)
-        if not self.forecast_horizons_h:
-            raise ParamError("scenario field forecast_horizons_h=() is invalid: allowed a non-empty list of hours in (0, 48]")
-        if len(set(self.forecast_horizons_h)) != len(self.forecast_horizons_h):
-            raise ParamError(f"scenario field forecast_horizons_h={list(self.forecast_horizons_h)!r} is invalid: "
-                             "allowed distinct hours (each horizon is one observation field)")
-        for i, h in enumerate(self.forecast_horizons_h):
-            _in(f"forecast_horizons_h[{i}]", h, 0, 48, lo_open=True)
-        _in("forecast_noise", self.forecast_noise, 0, 1)
-        _in("signal_delay_steps", self.signal_delay_steps, 0, 96, integer=True)
-        _in("anomaly_prob", self.anomaly_prob, 0, 1)
-        _in("collapse_rate_per_day", self.collapse_rate_per_day, 0, 24)
-        _in("collapse_depth", self.collapse_depth, 0, 1)
-        _in("collapse_duration_steps", self.collapse_duration_steps, 1, 1000, integer=True)
-        if self.workload_trace not in WORKLOAD_TRACES:
-            raise ParamError(f"scenario field workload_trace={self.workload_trace!r} is invalid: allowed one of {WORKLOAD_TRACES}")
-        if self.grid_data and not (isinstance(self.grid_data, str) and len(self.grid_data.split(":")) == 2
-                                   and self.grid_data.split(":")[1].isdigit()):
-            raise ParamError(f"scenario field grid_data={self.grid_data!r} is invalid: allowed '' or 'BA:YEAR' such as 'ERCO:2022'")
-        if self.grid_data:
-            from gridshift.data.scenario_builder import BA_REGIONS
-
-            ba = self.grid_data.split(":")[0].upper()
-            if ba not in BA_REGIONS:
-                raise ParamError(f"scenario field grid_data={self.grid_data!r} is invalid: allowed BA one of {sorted(BA_REGIONS)}")
-            if 60.0 % self.step_minutes != 0:
-                raise ParamError(f"scenario field step_minutes={self.step_minutes!r} is invalid with grid_data (hourly data): "
-                                 "allowed a divisor of 60")
-        if self.fleet == "powersimdata" and not self.grid_data:
-            raise ParamError("scenario field fleet='powersimdata' is invalid without grid_data: allowed with grid_data='BA:YEAR'")
-        if self.action_mode not in ACTION_MODES:
-            raise ParamError(f"scenario field action_mode={self.action_mode!r} is invalid: allowed one of {ACTION_MODES}")
-        if self.reward_mode not in REWARD_MODES:
-            raise ParamError(f"scenario field reward_mode={self.reward_mode!r} is invalid: allowed one of {REWARD_MODES}")
-        _in("reward_mix", self.reward_mix, 0, 1)
-        # Below $0.001 per reward unit a system-wide social cost overflows float32 rewards.
-        _in("reward_scale_usd", self.reward_scale_usd, 1e-3, 1e9)
-        _in("max_jobs_per_dc", self.max_jobs_per_dc, 0, 10_000_000, integer=True)
-        for k in ("sla_guard", "dr_enabled", "emergency_enabled", "backlog_terminal_value", "carbon_in_dispatch"):
-            if not isinstance(getattr(self, k), bool):
-                raise ParamError(f"scenario field {k}={getattr(self, k)!r} is invalid: allowed true or false")
+        validate(self)
 
     # ------------------------------------------------------------- derived quantities
     @property

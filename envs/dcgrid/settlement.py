@@ -66,7 +66,8 @@ from gridshift.envs.dcgrid import jobs as J
 from gridshift.envs.dcgrid.scenario import cooperative_weight
 
 #: State arrays indexed by absolute step ``[B, T + H]`` that settlement may need to extend.
-EXOGENOUS_ARRAYS = ("demand_mw", "solar_mw", "wind_mw", "da_price", "da_renewable_fraction", "da_reserve_mw")
+EXOGENOUS_ARRAYS = ("demand_mw", "solar_mw", "wind_mw", "da_price", "da_renewable_fraction", "da_reserve_mw",
+                    "fc_err_renewable", "fc_err_price")
 
 
 def open_mask(st) -> np.ndarray:

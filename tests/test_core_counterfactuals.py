@@ -1,0 +1,117 @@
+"""The simulator's counterfactual switches (issue #13): open vs closed loop, adequacy held fixed,
+the forced drop-and-return event, coherent forecast errors and a pure ``observe``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gridshift.envs.dcgrid import core
+from gridshift.envs.dcgrid.scenario import load_scenario
+from gridshift.envs.grid.types import ParamError
+
+B = 3
+
+
+def _run(scenario: str = "default", *, release=(1.0, 1.0, 1.0), steps=None, seed=0, **kw):
+    sc = load_scenario(scenario, **kw)
+    params = core.make_params(sc)
+    rng = np.random.default_rng(seed)
+    st = core.reset(params, rng, B)
+    act = np.zeros((B, params.n_agents, 4))
+    act[..., :3] = release
+    obs, info = [], []
+    for _ in range(steps or sc.horizon_steps):
+        obs.append(core.observe(params, st))
+        i = core.step(params, st, act, rng)
+        info.append((i["grid"].price_usd_per_mwh.copy(), i["dc_load_total_mw"].copy(), i["reward"].copy()))
+    return params, st, np.array(obs), info
+
+
+def test_open_loop_equals_closed_loop_under_fifo():
+    _, _, o_closed, i_closed = _run(signal_feedback="closed")
+    _, _, o_open, i_open = _run(signal_feedback="open")
+    np.testing.assert_array_equal(o_closed, o_open)
+    for a, b in zip(i_closed, i_open, strict=True):
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_open_loop_shows_the_fifo_grid_while_the_physical_grid_sees_the_real_load():
+    """Holding E2/E3 changes the real grid; in open loop the observed price is FIFO's, in closed
+    loop it is the real one."""
+    _, _, o_fifo, _ = _run(signal_feedback="closed")
+    params, _, o_open, i_open = _run(signal_feedback="open", release=(1.0, 0.0, 0.0))
+    _, _, o_closed, i_closed = _run(signal_feedback="closed", release=(1.0, 0.0, 0.0))
+    price = params.layout.names.index("price")
+    # the physical grids of open and closed runs are the same (same actions, same load)
+    for a, b in zip(i_open, i_closed, strict=True):
+        np.testing.assert_array_equal(a[0], b[0])
+    # what the agents see: open = FIFO's grid, closed = the real grid, and the two differ
+    np.testing.assert_array_equal(o_open[:, :, :, price], o_fifo[:, :, :, price])
+    assert np.abs(o_closed[:, :, :, price] - o_open[:, :, :, price]).max() > 0.01
+
+
+def test_adequacy_scaled_fleet_keeps_the_reserve_margin():
+    for pen in (0.12, 0.5):
+        fixed = core.make_params(load_scenario("default", penetration=pen))
+        scaled = core.make_params(load_scenario("default", penetration=pen, fleet_adequacy="scaled"))
+        ratio = scaled.grid.fleet.total_capacity_mw() / fixed.grid.fleet.total_capacity_mw()
+        assert ratio == pytest.approx(1.0 + pen)
+        sc = scaled.scenario
+        # capacity over peak load with the DCs at peak facility power = the no-DC margin
+        with_dcs = scaled.grid.fleet.total_capacity_mw() / (sc.peak_demand_mw * (1 + pen))
+        no_dcs = fixed.grid.fleet.total_capacity_mw() / sc.peak_demand_mw
+        assert with_dcs == pytest.approx(no_dcs)
+
+
+def test_forced_drop_and_return_event():
+    kw = dict(load_loss_at_h=2.0, load_loss_duration_h=1.0, horizon_steps=24, warmup_steps=4)
+    params, _, _, info = _run(**kw, steps=4 + 24)
+    # steps are counted from the first warm-up step; the run above starts after the warm-up
+    start = params.load_loss_start
+    assert start == 4 + 8 and (params.load_loss_end == start + 4).all()
+    loads = np.array([x[1] for x in info])  # [steps, B], first row = absolute step 4
+    rel = lambda t: t - 4  # noqa: E731
+    assert (loads[rel(start):rel(start + 4)] == 0).all()
+    assert (loads[rel(start) - 1] > 100).all() and (loads[rel(start + 4)] > 100).all()
+    # staggered return: DC i of N returns after i / (N - 1) of the window
+    stag = core.make_params(load_scenario("default", **kw, load_loss_return_window_h=1.75))
+    assert stag.load_loss_end[0] == start + 4 and stag.load_loss_end[-1] == start + 4 + 7
+    assert (np.diff(stag.load_loss_end) >= 0).all()
+
+
+def test_observe_is_a_pure_read_and_forecasts_are_coherent():
+    sc = load_scenario("default", horizon_steps=48, forecast_noise=0.04, forecast_noise_corr_h=6.0)
+    params = core.make_params(sc)
+    st = core.reset(params, np.random.default_rng(0), 256)
+    a = core.observe(params, st)
+    np.testing.assert_array_equal(a, core.observe(params, st))
+    # The error path is AR(1) over target steps: neighbouring targets correlate at exp(-0.25/6).
+    z = st.fc_err_price
+    assert np.std(z) == pytest.approx(1.0, rel=0.05)
+    r = np.corrcoef(z[:, :-1].ravel(), z[:, 1:].ravel())[0, 1]
+    assert r == pytest.approx(np.exp(-0.25 / 6.0), abs=0.01)
+    # The 1-hour price forecast moves smoothly from one step to the next (fresh noise would not).
+    lay = params.layout
+    k = lay["price_fc_1h"]
+    fifo = np.ones((256, params.n_agents, 4))
+    fifo[..., 3] = 0
+    rng = np.random.default_rng(1)
+    fc, da = [], []
+    for _ in range(8):
+        fc.append(core.observe(params, st)[:, 0, k])
+        da.append(st.da_price[np.arange(256), st.t + params.horizon_steps_fc[0]] / 100.0)
+        core.step(params, st, fifo, rng)
+    err = np.array(fc) / np.array(da) - 1.0
+    ok = (np.array(da) > 0.1).all(axis=0)
+    step_corr = np.corrcoef(err[:-1, ok].ravel(), err[1:, ok].ravel())[0, 1]
+    assert step_corr > 0.9
+
+
+@pytest.mark.parametrize("field,value", [("signal_feedback", "half"), ("fleet_adequacy", "more"),
+                                         ("emergency_rule", "strict"), ("forecast_noise_corr_h", 0.0),
+                                         ("emergency_release_steps", 0)])
+def test_new_fields_fail_fast(field, value):
+    with pytest.raises(ParamError, match=field):
+        load_scenario("default", **{field: value})
