@@ -115,3 +115,26 @@ def test_observe_is_a_pure_read_and_forecasts_are_coherent():
 def test_new_fields_fail_fast(field, value):
     with pytest.raises(ParamError, match=field):
         load_scenario("default", **{field: value})
+
+
+def test_the_core_reaches_the_market_only_through_its_backend():
+    """A backend whose DCs pay different prices (as on a network): each DC's bill uses its own."""
+    import dataclasses
+
+    from gridshift.envs.grid.backend import CopperPlateBackend, GridBackend
+
+    class Zonal(CopperPlateBackend):
+        def dc_price(self, result, n_dcs):
+            return result.price_usd_per_mwh[:, None] * (1.0 + 0.1 * np.arange(n_dcs))[None, :]
+
+    params = core.make_params(load_scenario("default", horizon_steps=8, warmup_steps=2))
+    zonal = dataclasses.replace(params, backend=Zonal(params.grid))
+    assert isinstance(zonal.backend, GridBackend)
+    rng = np.random.default_rng(0)
+    st = core.reset(zonal, rng, 2)
+    act = np.ones((2, params.n_agents, 4))
+    act[..., 3] = 0
+    info = core.step(zonal, st, act, rng)
+    price = info["grid"].price_usd_per_mwh
+    want = price[:, None] * (1.0 + 0.1 * np.arange(params.n_agents)) * info["load_mw"] * 0.25
+    np.testing.assert_allclose(info["bill_usd"], want)

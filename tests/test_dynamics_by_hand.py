@@ -35,7 +35,7 @@ def _econ(t, *, price=50.0, ci=400.0, system_cost=1000.0, reserve=(1e5,), load=(
     }
     da = np.full((nb, 200), 1e5) if da_reserve is None else da_reserve
     return out, social, dr_active, em_new, state, (
-        np.array([t]), spd, 0.25, np.array([price]), np.array([ci]), np.array([system_cost]), np.array(reserve, float),
+        np.array([t]), spd, 0.25, np.full((nb, n), price), np.array([ci]), np.array([system_cost]), np.array(reserve, float),
         np.array([load], float), np.zeros((nb, n)), np.zeros((nb, n)), np.zeros(nb, bool), np.full((nb, n), np.inf),
         state["baseline_sum"], state["baseline_days"], state["demand_ring"], np.array([60000.0]),
         state["dr_start"], state["dr_end"], state["em_end"], state["em_cap"], da,

@@ -91,7 +91,7 @@ def _econ(load, baseline_sum, days, dr_active, em_active=False, fac_cap=np.inf, 
     dr_start = np.array([0 if dr_active else -1])
     dr_end = np.array([4 if dr_active else -1])
     K.economics_and_events(
-        t, spd, 0.25, np.array([price]), np.array([avg_ci]), np.array([1000.0]), np.array([1e5]),
+        t, spd, 0.25, np.full((nb, n), price), np.array([avg_ci]), np.array([1000.0]), np.array([1e5]),
         load, np.zeros((nb, n)), np.zeros((nb, n)), np.array([em_active]), np.full((nb, n), fac_cap),
         baseline_sum, np.full((nb, spd), float(days)), np.zeros((nb, spd)), np.array([5e4]),
         dr_start, dr_end, np.array([0]), np.full((nb, n), np.inf), np.full((nb, 10), 1e5),

@@ -42,7 +42,7 @@ from gridshift.envs.dcgrid.workload import (
     dc_params,
     generate_jobs,
 )
-from gridshift.envs.grid import copper_plate
+from gridshift.envs.grid.backend import CopperPlateBackend, GridBackend
 from gridshift.envs.grid.copper_plate import _OUT_FIELDS as _GRID_ROWS
 from gridshift.envs.grid.types import Exogenous, GridParams, GridState, MarketParams
 
@@ -97,6 +97,9 @@ class CoreParams:
     scenario: Scenario
     grid: GridParams
     dcs: DCParams
+    backend: GridBackend
+    """The grid the DCs clear on (:mod:`gridshift.envs.grid.backend`): the only way the core
+    reaches the market."""
     system: SyntheticSystem
     layout: ObservationLayout
     horizon_steps_fc: tuple[int, ...]
@@ -113,6 +116,13 @@ class CoreParams:
     """Absolute step of the forced drop-and-return event (``Scenario.load_loss_at_h``), -1 none."""
     load_loss_end: np.ndarray | None = None
     """Step at which each DC is back on the grid ``[N]``."""
+
+    @property
+    def expected_dc_mw(self) -> np.ndarray:
+        """Each DC's expected facility load at the target utilisation ``[N]`` (sums to
+        ``expected_dc_load_mw``): the load the operator's day-ahead plan assumes."""
+        sc, dcs = self.scenario, self.dcs
+        return dcs.pue * (dcs.idle_mw + sc.target_utilization * dcs.dynamic_mw)
 
     @property
     def n_agents(self) -> int:
@@ -186,7 +196,7 @@ def make_params(sc: Scenario) -> CoreParams:
     system = SyntheticSystem(sc.peak_demand_mw, sc.wind_capacity_mw, sc.solar_capacity_mw)
     loss_start, loss_end = _load_loss_steps(sc, dcs.n)
     return CoreParams(
-        sc, grid, dcs, system, layout, hsteps, max_ci, exp_load,
+        sc, grid, dcs, CopperPlateBackend(grid), system, layout, hsteps, max_ci, exp_load,
         offs_rel_h=dcs.utc_offset_h - sc.grid_utc_offset_h,
         hsteps_arr=np.array(hsteps, np.int64),
         hhours_arr=np.array(sc.forecast_horizons_h, np.float64),
@@ -279,7 +289,7 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
         ex = exogenous_days(params.system, month, start_dow, t_len, sc.step_minutes, rng=rng, noise_scale=sc.exogenous_noise)
     demand, solar, wind = ex["demand_mw"], ex["solar_mw"], ex["wind_mw"]
     da_in = Exogenous(demand.reshape(-1), solar.reshape(-1), wind.reshape(-1))
-    da = copper_plate.clear_unconstrained(params.grid, da_in, params.expected_dc_load_mw)
+    da = params.backend.day_ahead(da_in.demand_mw, da_in.solar_mw, da_in.wind_mw, params.expected_dc_load_mw)
     solar, wind = _apply_collapses(sc, rng, solar, wind)
 
     table = generate_jobs(sc, params.dcs, rng, nb, start_dow, total)
@@ -287,7 +297,8 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
     shape = table.arrival.shape
     st = CoreState(
         t=np.zeros(nb, np.int64),
-        grid=copper_plate.initial_state(params.grid, Exogenous(demand[:, 0], solar[:, 0], wind[:, 0]), params.expected_dc_load_mw),
+        grid=GridState(dispatch_mw=params.backend.initial_dispatch(
+            demand[:, 0], solar[:, 0] + wind[:, 0], np.broadcast_to(params.expected_dc_mw, (nb, n)))),
         jobs=table,
         status=np.where(np.arange(shape[2])[None, None, :] < table.n_jobs[..., None], J.PENDING, J.EMPTY).astype(np.int8),
         cause=np.zeros(shape, np.int8),
@@ -464,7 +475,7 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
 
     # 4. the grid clears on this step's aggregate load
     avail = st.solar_mw[rows, t] + st.wind_mw[rows, t]
-    gr = copper_plate.clear_arrays(params.grid, st.grid.dispatch_mw, st.demand_mw[rows, t], avail, dc_total)
+    gr = params.backend.clear_step(st.grid.dispatch_mw, st.demand_mw[rows, t], avail, load)
     st.grid = GridState(dispatch_mw=gr.dispatch_mw)
 
     # 5-6. per-DC economics and rewards, baselines, DR and emergency events
@@ -479,7 +490,7 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
         inside = t < st.shadow_sig.shape[1]
         true_sig[inside] = st.shadow_sig[rows[inside], t[inside]]
     K.economics_and_events(
-        t, sc.steps_per_day, dt, gr.price_usd_per_mwh, gr.avg_ci_g_per_kwh, gr.system_cost_usd, gr.reserve_mw,
+        t, sc.steps_per_day, dt, params.backend.dc_price(gr, n), gr.avg_ci_g_per_kwh, gr.system_cost_usd, gr.reserve_mw,
         load, out[J.OUT_INDEX["late_mwh"]], out[J.OUT_INDEX["dropped_mwh"]], em_active, fac_cap,
         st.baseline_sum_mw, st.baseline_days, st.demand_ring, true_sig[:, 4],
         st.dr_start, st.dr_end, st.em_end, st.em_cap_mw, st.da_reserve_mw,

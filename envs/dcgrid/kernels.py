@@ -57,7 +57,8 @@ def economics_and_events(
 ):  # pragma: no cover - compiled
     """Per-DC costs and rewards; customer baselines; DR and emergency events for the next step.
 
-    DR revenue is paid only for reductions the DC chose: none while an emergency order is in
+    ``price [B, N]`` is what each DC pays (its bus's price on a network). DR revenue is paid
+    only for reductions the DC chose: none while an emergency order is in
     force. ``total_demand`` feeds the demand ring the agents' observations read (the shadow
     grid's in open loop). Emergency rules: see ``Scenario.emergency_rule``."""
     nb, n = load.shape
@@ -73,7 +74,7 @@ def economics_and_events(
         for i in range(n):
             ld = load[b, i]
             base = baseline_sum[b, i, slot] / days if days > 0 else ld
-            bill = price[b] * ld * dt
+            bill = price[b, i] * ld * dt
             ct = avg_ci[b] / 1000.0 * ld * dt
             cc = carbon_price * ct
             sla = late_pen * late_mwh[b, i] + drop_pen * dropped_mwh[b, i]

@@ -1,7 +1,19 @@
 """The grid backend interface (DESIGN §3) and the copper-plate backend.
 
-A backend binds a grid's static params and exposes two pure calls; the environment owns
-the state. A network backend (zones, line limits, LMPs) will implement the same protocol.
+A backend binds a grid's static params and exposes pure calls; the environment owns the
+state. The environment core talks to the grid only through this interface
+(:attr:`gridshift.envs.dcgrid.core.CoreParams.backend`), so a network backend (buses, line
+limits, locational prices) replaces the copper plate without touching the core.
+
+Two levels:
+
+* ``initial_state`` / ``clear``: the documented, checked API on :class:`Exogenous` inputs with
+  the DCs' aggregate load (one system), for users and tests;
+* ``initial_dispatch`` / ``clear_step`` / ``day_ahead`` / ``dc_price``: the hot path the core
+  calls every step with contiguous arrays and **per-DC** loads ``[B, N]`` (a network backend
+  places each DC at its bus; the copper plate sums them). ``dc_price`` is the price each DC
+  pays and observes, ``[B, N]``: the system price on a copper plate, the LMP of the DC's bus
+  on a network.
 """
 
 from __future__ import annotations
@@ -16,7 +28,8 @@ from gridshift.envs.grid.types import ClearingResult, Exogenous, GridParams, Gri
 
 @runtime_checkable
 class GridBackend(Protocol):
-    """``clear(state, exogenous, dc_load_mw) -> (next_state, result)`` for a batch of grids."""
+    """``clear(state, exogenous, dc_load_mw) -> (next_state, result)`` for a batch of grids,
+    plus the core's per-DC hot path (see the module docstring)."""
 
     params: GridParams
 
@@ -25,6 +38,15 @@ class GridBackend(Protocol):
     def clear(
         self, state: GridState, exogenous: Exogenous, dc_load_mw: np.ndarray | float = 0.0
     ) -> tuple[GridState, ClearingResult]: ...
+
+    def initial_dispatch(self, demand: np.ndarray, avail: np.ndarray, dc_load_mw: np.ndarray) -> np.ndarray: ...
+
+    def clear_step(self, prev: np.ndarray, demand: np.ndarray, avail: np.ndarray, dc_load_mw: np.ndarray,
+                   online: np.ndarray | None = None, gas_price: np.ndarray | None = None) -> ClearingResult: ...
+
+    def day_ahead(self, demand: np.ndarray, solar: np.ndarray, wind: np.ndarray, dc_load_mw: float) -> ClearingResult: ...
+
+    def dc_price(self, result: ClearingResult, n_dcs: int) -> np.ndarray: ...
 
 
 class CopperPlateBackend:
@@ -40,3 +62,28 @@ class CopperPlateBackend:
         self, state: GridState, exogenous: Exogenous, dc_load_mw: np.ndarray | float = 0.0
     ) -> tuple[GridState, ClearingResult]:
         return copper_plate.clear(self.params, state, exogenous, dc_load_mw)
+
+    # ------------------------------------------------------------ the core's hot path
+    def initial_dispatch(self, demand: np.ndarray, avail: np.ndarray, dc_load_mw: np.ndarray) -> np.ndarray:
+        """``[B, G]`` starting dispatch for per-DC loads ``[B, N]`` (no ramp limits)."""
+        ex = Exogenous(demand, avail, np.zeros_like(avail))
+        return copper_plate.initial_state(self.params, ex, np.asarray(dc_load_mw).sum(axis=-1)).dispatch_mw
+
+    def clear_step(self, prev: np.ndarray, demand: np.ndarray, avail: np.ndarray, dc_load_mw: np.ndarray,
+                   online: np.ndarray | None = None, gas_price: np.ndarray | None = None) -> ClearingResult:
+        """One step for ``B`` grids: ``prev [B, G]``, ``demand``/``avail [B]``, DC loads ``[B, N]``."""
+        kw = {}
+        if online is not None:
+            kw["online"] = online
+        if gas_price is not None:
+            kw["gas_price"] = gas_price
+        return copper_plate.clear_arrays(self.params, prev, demand, avail, dc_load_mw.sum(axis=1), **kw)
+
+    def day_ahead(self, demand: np.ndarray, solar: np.ndarray, wind: np.ndarray, dc_load_mw: float) -> ClearingResult:
+        """Unconstrained clearing of a flat series of steps (day-ahead signals)."""
+        return copper_plate.clear_unconstrained(self.params, Exogenous(demand, solar, wind), dc_load_mw)
+
+    def dc_price(self, result: ClearingResult, n_dcs: int) -> np.ndarray:
+        """The price each DC pays, ``[B, N]``: the system price (a read-only broadcast)."""
+        p = result.price_usd_per_mwh
+        return np.broadcast_to(p[:, None], (p.shape[0], n_dcs))
