@@ -69,6 +69,15 @@ OUT_FIELDS = (
 )
 OUT_INDEX = {k: i for i, k in enumerate(OUT_FIELDS)}
 NO_SLACK = 1_000_000
+# Rows of ``out`` by name (module constants, so the compiled kernel addresses them statically).
+O_RUNNING, O_E0, O_FLEX = OUT_INDEX["running_mw"], OUT_INDEX["e0_mw"], OUT_INDEX["flex_mw"]
+O_QUEUED_MW = OUT_INDEX["queued_mw_e1"]  # + class - 1
+O_QUEUED_MWH = OUT_INDEX["queued_mwh_e1"]  # + class - 1
+O_MIN_SLACK = OUT_INDEX["min_slack_e1"]  # + class - 1
+O_STARTED, O_ON_TIME, O_LATE = OUT_INDEX["started"], OUT_INDEX["completed_on_time"], OUT_INDEX["completed_late"]
+O_DROP_DEADLINE, O_DROP_EMERGENCY = OUT_INDEX["dropped_deadline"], OUT_INDEX["dropped_emergency"]
+O_PREEMPTED, O_LATE_MWH, O_DROPPED_MWH = OUT_INDEX["preempted"], OUT_INDEX["late_mwh"], OUT_INDEX["dropped_mwh"]
+O_SERVED_MWH, O_FORCED = OUT_INDEX["served_mwh"], OUT_INDEX["forced_starts"]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -85,6 +94,23 @@ def _argsort_small(keys, n, order):  # pragma: no cover - compiled
             order[c + 1] = order[c]
             c -= 1
         order[c + 1] = o
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _latest_running(b, i, act, na, status, job_class, deadline, remaining, cls, tb, overhead, keep_slack):  # pragma: no cover
+    """The running job of class ``cls`` with the latest deadline (-1 if none): the one to preempt
+    or shed first. With ``keep_slack``, only jobs that could still finish on time after a
+    preemption (one checkpoint ``overhead`` added) qualify."""
+    best = -1
+    bd = -1
+    for a in range(na):
+        j = act[a]
+        if status[b, i, j] == RUNNING and job_class[b, i, j] == cls and deadline[b, i, j] > bd:
+            if keep_slack and deadline[b, i, j] - tb - remaining[b, i, j] - overhead < 0:
+                continue
+            bd = deadline[b, i, j]
+            best = j
+    return best
 
 
 @numba.njit(cache=True, nogil=True)
@@ -120,8 +146,8 @@ def _step_env(b, t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_g
                     status[b, i, j] = DROPPED
                     cause[b, i, j] = CAUSE_DEADLINE
                     finish[b, i, j] = tb
-                    out[15, b, i] += 1
-                    out[19, b, i] += power[b, i, j] * duration[b, i, j] * dt_h
+                    out[O_DROP_DEADLINE, b, i] += 1
+                    out[O_DROPPED_MWH, b, i] += power[b, i, j] * duration[b, i, j] * dt_h
                 elif s == RUNNING:
                     running += power[b, i, j]
                     if job_class[b, i, j] == 3:
@@ -133,13 +159,7 @@ def _step_env(b, t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_g
             if running > cap + 1e-9:
                 for cls in (3, 2, 1, 0):
                     while running > cap + 1e-9:
-                        best = -1
-                        bd = -1
-                        for a in range(na):
-                            j = act[a]
-                            if status[b, i, j] == RUNNING and job_class[b, i, j] == cls and deadline[b, i, j] > bd:
-                                bd = deadline[b, i, j]
-                                best = j
+                        best = _latest_running(b, i, act, na, status, job_class, deadline, remaining, cls, tb, overhead, False)
                         if best < 0:
                             break
                         running -= power[b, i, best]
@@ -148,26 +168,18 @@ def _step_env(b, t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_g
                             status[b, i, best] = QUEUED
                             remaining[b, i, best] += overhead
                             qpow[3] += power[b, i, best]
-                            out[17, b, i] += 1
+                            out[O_PREEMPTED, b, i] += 1
                         else:
                             status[b, i, best] = DROPPED
                             cause[b, i, best] = CAUSE_EMERGENCY
                             finish[b, i, best] = tb
-                            out[16, b, i] += 1
-                            out[19, b, i] += power[b, i, best] * duration[b, i, best] * dt_h
+                            out[O_DROP_EMERGENCY, b, i] += 1
+                            out[O_DROPPED_MWH, b, i] += power[b, i, best] * duration[b, i, best] * dt_h
 
             # 4. E3 preemption down to r3 x (running + queued E3 power)
             e3_cap = release[b, i, 2] * (run_e3 + qpow[3])
             while run_e3 > e3_cap + 1e-9:
-                best = -1
-                bd = -1
-                for a in range(na):
-                    j = act[a]
-                    if status[b, i, j] == RUNNING and job_class[b, i, j] == 3:
-                        slack_after = deadline[b, i, j] - tb - remaining[b, i, j] - overhead
-                        if (slack_after >= 0 or not sla_guard) and deadline[b, i, j] > bd:
-                            bd = deadline[b, i, j]
-                            best = j
+                best = _latest_running(b, i, act, na, status, job_class, deadline, remaining, 3, tb, overhead, sla_guard)
                 if best < 0:
                     break
                 run_e3 -= power[b, i, best]
@@ -175,7 +187,7 @@ def _step_env(b, t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_g
                 status[b, i, best] = QUEUED
                 remaining[b, i, best] += overhead
                 qpow[3] += power[b, i, best]
-                out[17, b, i] += 1
+                out[O_PREEMPTED, b, i] += 1
 
             # 5. starts. Priority key: E0 first, then SLA-forced, then released; EDF within.
             nc = 0
@@ -217,19 +229,13 @@ def _step_env(b, t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_g
                 if running + pw > cap + 1e-9 and job_class[b, i, j] == 0 and emergency_cap_mw[b, i] == np.inf:
                     # E0 preempts running E3 work (latest deadline first) to fit.
                     while running + pw > cap + 1e-9:
-                        best = -1
-                        bd = -1
-                        for a in range(na):
-                            jj = act[a]
-                            if status[b, i, jj] == RUNNING and job_class[b, i, jj] == 3 and deadline[b, i, jj] > bd:
-                                bd = deadline[b, i, jj]
-                                best = jj
+                        best = _latest_running(b, i, act, na, status, job_class, deadline, remaining, 3, tb, overhead, False)
                         if best < 0:
                             break
                         running -= power[b, i, best]
                         status[b, i, best] = QUEUED
                         remaining[b, i, best] += overhead
-                        out[17, b, i] += 1
+                        out[O_PREEMPTED, b, i] += 1
                 if running + pw > cap + 1e-9:
                     continue  # no room this step; it stays queued
                 status[b, i, j] = RUNNING
@@ -238,15 +244,15 @@ def _step_env(b, t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_g
                 if start[b, i, j] < 0:
                     start[b, i, j] = tb
                 running += pw
-                out[12, b, i] += 1
+                out[O_STARTED, b, i] += 1
                 if skey[sorder[si]] >= 1e9 and skey[sorder[si]] < 2e9:
-                    out[21, b, i] += 1
+                    out[O_FORCED, b, i] += 1
 
             # 6. run one step; tallies for the observation
             e0 = 0.0
             flex = 0.0
             for cls in range(1, 4):
-                out[9 + cls - 1, b, i] = NO_SLACK
+                out[O_MIN_SLACK + cls - 1, b, i] = NO_SLACK
             keep = 0
             for a in range(na):
                 j = act[a]
@@ -255,7 +261,7 @@ def _step_env(b, t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_g
                 if s == RUNNING:
                     e = power[b, i, j] * dt_h
                     served[b, i, j] += e
-                    out[20, b, i] += e
+                    out[O_SERVED_MWH, b, i] += e
                     if c == 0:
                         e0 += power[b, i, j]
                     else:
@@ -265,25 +271,25 @@ def _step_env(b, t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_g
                         finish[b, i, j] = tb + 1
                         if tb + 1 <= deadline[b, i, j]:
                             status[b, i, j] = DONE_ON_TIME
-                            out[13, b, i] += 1
+                            out[O_ON_TIME, b, i] += 1
                         else:
                             status[b, i, j] = DONE_LATE
-                            out[14, b, i] += 1
-                            out[18, b, i] += power[b, i, j] * duration[b, i, j] * dt_h
+                            out[O_LATE, b, i] += 1
+                            out[O_LATE_MWH, b, i] += power[b, i, j] * duration[b, i, j] * dt_h
                 elif s == QUEUED and c > 0:
                     rem = remaining[b, i, j] if remaining[b, i, j] > 0 else duration[b, i, j]
-                    out[3 + c - 1, b, i] += power[b, i, j]
-                    out[6 + c - 1, b, i] += power[b, i, j] * rem * dt_h
+                    out[O_QUEUED_MW + c - 1, b, i] += power[b, i, j]
+                    out[O_QUEUED_MWH + c - 1, b, i] += power[b, i, j] * rem * dt_h
                     slack = deadline[b, i, j] - (tb + 1) - rem
-                    if slack < out[9 + c - 1, b, i]:
-                        out[9 + c - 1, b, i] = slack
+                    if slack < out[O_MIN_SLACK + c - 1, b, i]:
+                        out[O_MIN_SLACK + c - 1, b, i] = slack
                 if status[b, i, j] == QUEUED or status[b, i, j] == RUNNING:
                     act[keep] = j  # compact the open list in place (order kept)
                     keep += 1
             n_active[b, i] = keep
-            out[0, b, i] = e0 + flex
-            out[1, b, i] = e0
-            out[2, b, i] = flex
+            out[O_RUNNING, b, i] = e0 + flex
+            out[O_E0, b, i] = e0
+            out[O_FLEX, b, i] = flex
 
 
 @numba.njit(cache=True, nogil=True)
