@@ -138,3 +138,40 @@ def test_the_core_reaches_the_market_only_through_its_backend():
     price = info["grid"].price_usd_per_mwh
     want = price[:, None] * (1.0 + 0.1 * np.arange(params.n_agents)) * info["load_mw"] * 0.25
     np.testing.assert_allclose(info["bill_usd"], want)
+
+
+def test_the_simulator_does_not_import_the_data_package():
+    """The seams of issue #15: only gridshift.builder (and data/ itself) imports gridshift.data."""
+    import ast
+    from pathlib import Path
+
+    import gridshift
+
+    root = Path(gridshift.__file__).parent / "envs"
+    offenders = []
+    for f in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{f.relative_to(root)}: {n}" for n in names if n.startswith("gridshift.data")]
+    assert offenders == []
+
+
+def test_grid_data_bas_match_the_data_regions():
+    from gridshift.data.scenario_builder import BA_REGIONS
+    from gridshift.envs.dcgrid.scenario import GRID_DATA_BAS
+
+    assert sorted(GRID_DATA_BAS) == sorted(BA_REGIONS)
+
+
+def test_params_hold_the_generators_the_builder_picked(tmp_path):
+    from gridshift.builder import make_params
+    from gridshift.data.exogenous import SyntheticExogenous
+    from gridshift.envs.dcgrid.generators import ExogenousGenerator, WorkloadGenerator
+    from gridshift.envs.dcgrid.workload import SyntheticWorkload
+    from gridshift.envs.grid.backend import CopperPlateBackend
+
+    p = make_params(load_scenario("default"))
+    assert isinstance(p.exogenous, SyntheticExogenous) and isinstance(p.exogenous, ExogenousGenerator)
+    assert isinstance(p.workload, SyntheticWorkload) and isinstance(p.workload, WorkloadGenerator)
+    assert isinstance(p.backend, CopperPlateBackend)

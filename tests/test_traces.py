@@ -13,7 +13,8 @@ from gridshift.data.loaders.timeseries import DataFormatError
 from gridshift.data.paths import DataNotFoundError
 from gridshift.envs import datacenter_grid_v0
 from gridshift.envs.dcgrid.scenario import load_scenario
-from gridshift.envs.dcgrid.workload import dc_params, generate_jobs
+from gridshift.data.traces_workload import trace_jobs
+from gridshift.envs.dcgrid.workload import dc_params
 
 H = 3600.0
 
@@ -413,7 +414,7 @@ def test_trace_job_table_contract_and_missing_data(tmp_path, monkeypatch):
     _google_fixture(tmp_path)
     monkeypatch.setenv("GRIDSHIFT_DATA", str(tmp_path))
     sc = load_scenario("default", workload_trace="google_2011", n_datacenters=2)
-    tb = generate_jobs(sc, dc_params(sc), np.random.default_rng(0), 2, np.zeros(2, int), 40)
+    tb = trace_jobs(sc, dc_params(sc), np.random.default_rng(0), 2, 40)
     assert tb.arrival.shape[:2] == (2, 2) and tb.n_jobs.dtype == np.int32
     max_def = np.array(sc.max_deferral_steps())
     for b in range(2):
@@ -424,13 +425,13 @@ def test_trace_job_table_contract_and_missing_data(tmp_path, monkeypatch):
             assert np.array_equal(tb.deadline[b, i, :k],
                                   tb.arrival[b, i, :k] + max_def[tb.job_class[b, i, :k]] + tb.duration[b, i, :k])
     with pytest.raises(ValueError, match="max_jobs_per_dc=5 is too small"):
-        generate_jobs(sc.replace(max_jobs_per_dc=5), dc_params(sc), np.random.default_rng(0), 1, np.zeros(1, int), 40)
+        trace_jobs(sc.replace(max_jobs_per_dc=5), dc_params(sc), np.random.default_rng(0), 1, 40)
     (tmp_path / "workloads" / "google_2011" / "job_arrivals_hourly_full_month.csv").unlink()
     with pytest.raises(DataNotFoundError, match=r"data not found at .*job_arrivals_hourly_full_month\.csv"):
-        generate_jobs(sc, dc_params(sc), np.random.default_rng(0), 1, np.zeros(1, int), 40)
+        trace_jobs(sc, dc_params(sc), np.random.default_rng(0), 1, 40)
     monkeypatch.setenv("GRIDSHIFT_DATA", str(tmp_path / "nowhere"))
     with pytest.raises(DataNotFoundError, match="data not found at"):
-        generate_jobs(sc, dc_params(sc), np.random.default_rng(0), 1, np.zeros(1, int), 40)
+        trace_jobs(sc, dc_params(sc), np.random.default_rng(0), 1, 40)
 
 
 # ---------------------------------------------------------------- the real files

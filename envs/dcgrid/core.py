@@ -28,23 +28,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gridshift.data.synthetic import SyntheticSystem, build_fleet, exogenous_days
 from gridshift.envs.dcgrid import jobs as J
 from gridshift.envs.dcgrid import kernels as K
+from gridshift.envs.dcgrid.generators import ExogenousGenerator, WorkloadGenerator
 from gridshift.envs.dcgrid.observation import ObservationLayout, build_layout
 from gridshift.envs.dcgrid.scenario import Scenario, cooperative_weight
 from gridshift.envs.dcgrid.settlement import BATTERY_START_SOC
-from gridshift.envs.dcgrid.workload import (
-    DCParams,
-    JobTable,
-    check_job_count,
-    class_rates_per_step,
-    dc_params,
-    generate_jobs,
-)
-from gridshift.envs.grid.backend import CopperPlateBackend, GridBackend
+from gridshift.envs.dcgrid.workload import DCParams, JobTable, dc_params
+from gridshift.envs.grid.backend import GridBackend
 from gridshift.envs.grid.copper_plate import _OUT_FIELDS as _GRID_ROWS
-from gridshift.envs.grid.types import Exogenous, GridParams, GridState, MarketParams
+from gridshift.envs.grid.types import Exogenous, GridParams, GridState
 
 #: Per-DC per-step outputs: the scheduler's, then power, then economics (rows of ``StepInfo.dc``).
 POWER_FIELDS = ("it_mw", "facility_mw", "battery_charge_mw", "battery_discharge_mw", "load_mw")
@@ -100,7 +93,10 @@ class CoreParams:
     backend: GridBackend
     """The grid the DCs clear on (:mod:`gridshift.envs.grid.backend`): the only way the core
     reaches the market."""
-    system: SyntheticSystem
+    exogenous: ExogenousGenerator
+    """Draws each episode's non-DC demand and renewables (:mod:`.generators`)."""
+    workload: WorkloadGenerator
+    """Draws each episode's jobs (:mod:`.generators`)."""
     layout: ObservationLayout
     horizon_steps_fc: tuple[int, ...]
     max_ci_g_per_kwh: float
@@ -134,14 +130,6 @@ class CoreParams:
         return self.scenario.warmup_steps + self.scenario.horizon_steps
 
 
-def fleet_scale(sc: Scenario) -> float:
-    """Multiplier of the thermal fleet's capacity, minimum output and ramp rates:
-    ``fleet_capacity_scale``, times ``1 + penetration`` when ``fleet_adequacy = "scaled"`` (the
-    peak load with the DCs at peak facility power over the peak without them, so the planning
-    reserve margin of the no-DC system is kept)."""
-    return sc.fleet_capacity_scale * ((1.0 + sc.penetration) if sc.fleet_adequacy == "scaled" else 1.0)
-
-
 def _load_loss_steps(sc: Scenario, n: int) -> tuple[int, np.ndarray]:
     """Absolute step at which the forced drop starts (-1 = none) and each DC's return step ``[N]``."""
     if sc.load_loss_at_h < 0:
@@ -154,49 +142,24 @@ def _load_loss_steps(sc: Scenario, n: int) -> tuple[int, np.ndarray]:
 
 
 def make_params(sc: Scenario) -> CoreParams:
-    if sc.workload_trace:
-        from gridshift.data.traces import replay_table
+    """The params of a scenario: :func:`gridshift.builder.make_params` (kept here for callers
+    of the first round's API; the builder is where fleets, data and traces are chosen)."""
+    from gridshift.builder import make_params as _make
 
-        replay_table(sc.workload_trace)  # parse once (cached) so a missing or bad trace fails at construction
-    s = fleet_scale(sc)
-    if sc.fleet == "synthetic":
-        fleet = build_fleet(capacity_scale=s)
-    elif sc.fleet == "powersimdata":
-        from gridshift.data.scenario_builder import parse_grid_data, region_fleet
+    return _make(sc)
 
-        ba, year = parse_grid_data(sc.grid_data)
-        fleet = region_fleet(ba, year=year, gas_price_scale=sc.gas_price_scale, coal_price_scale=sc.coal_price_scale)
-    else:
-        from gridshift.data.fleets import load_fleet_csv
 
-        fleet = load_fleet_csv(sc.fleet)
-    if s != 1.0 and sc.fleet != "synthetic":
-        # s identical units side by side: capacity, minimum output, ramp and no-load cost scale
-        # with s, the marginal-cost curve over the scaled range stays the same (a / s).
-        fleet = fleet.replace(capacity_mw=fleet.capacity_mw * s, min_output_mw=fleet.min_output_mw * s,
-                              ramp_mw_per_h=fleet.ramp_mw_per_h * s, cost_a_usd_per_mw2h=fleet.cost_a_usd_per_mw2h / s,
-                              cost_c_usd_per_h=fleet.cost_c_usd_per_h * s)
-    market = MarketParams(
-        step_minutes=sc.step_minutes,
-        voll_usd_per_mwh=sc.voll_usd_per_mwh,
-        floor_price_usd_per_mwh=sc.floor_price_usd_per_mwh,
-        ordc_mu_mw=sc.ordc_mu_mw,
-        ordc_sigma_mw=sc.ordc_sigma_mw,
-        carbon_price_usd_per_t=sc.carbon_price_usd_per_t,
-        carbon_in_dispatch=sc.carbon_in_dispatch,
-    )
-    grid = GridParams(fleet=fleet, market=market)
-    dcs = dc_params(sc)
-    if not sc.workload_trace:  # fail at construction, not at the first reset's allocation
-        check_job_count(sc, float(class_rates_per_step(sc, dcs).sum(axis=1).max()) * (sc.warmup_steps + sc.horizon_steps), dcs.n)
+def assemble(sc: Scenario, grid: GridParams, backend: GridBackend, exogenous: ExogenousGenerator,
+             workload: WorkloadGenerator, dcs: DCParams | None = None) -> CoreParams:
+    """Core params from a scenario and its already-built parts (the builder's last step)."""
+    dcs = dcs if dcs is not None else dc_params(sc)
     layout = build_layout(sc.forecast_horizons_h, sc.floor_price_usd_per_mwh / 100.0, sc.voll_usd_per_mwh / 100.0)
     hsteps = tuple(max(1, int(round(h / sc.step_hours))) for h in sc.forecast_horizons_h)
-    max_ci = 1000.0 * float(max(fleet.emission_t_co2_per_mwh.max(), 1e-9))
+    max_ci = 1000.0 * float(max(grid.fleet.emission_t_co2_per_mwh.max(), 1e-9))
     exp_load = float((dcs.pue * (dcs.idle_mw + sc.target_utilization * dcs.dynamic_mw)).sum())
-    system = SyntheticSystem(sc.peak_demand_mw, sc.wind_capacity_mw, sc.solar_capacity_mw)
     loss_start, loss_end = _load_loss_steps(sc, dcs.n)
     return CoreParams(
-        sc, grid, dcs, CopperPlateBackend(grid), system, layout, hsteps, max_ci, exp_load,
+        sc, grid, dcs, backend, exogenous, workload, layout, hsteps, max_ci, exp_load,
         offs_rel_h=dcs.utc_offset_h - sc.grid_utc_offset_h,
         hsteps_arr=np.array(hsteps, np.int64),
         hhours_arr=np.array(sc.forecast_horizons_h, np.float64),
@@ -280,19 +243,14 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
     t_len = total + h_max
     spd = sc.steps_per_day
 
-    if sc.grid_data:
-        ex = _real_exogenous(sc, rng, nb, t_len)
-        month, start_dow = ex["month"], ex["start_dow"]
-    else:
-        month = np.full(nb, sc.month) if sc.month else rng.integers(1, 13, nb)
-        start_dow = rng.integers(0, 7, nb)
-        ex = exogenous_days(params.system, month, start_dow, t_len, sc.step_minutes, rng=rng, noise_scale=sc.exogenous_noise)
-    demand, solar, wind = ex["demand_mw"], ex["solar_mw"], ex["wind_mw"]
+    ex = params.exogenous.sample(rng, nb, t_len)
+    month, start_dow = ex.month, ex.start_dow
+    demand, solar, wind = ex.demand_mw, ex.solar_mw, ex.wind_mw
     da_in = Exogenous(demand.reshape(-1), solar.reshape(-1), wind.reshape(-1))
     da = params.backend.day_ahead(da_in.demand_mw, da_in.solar_mw, da_in.wind_mw, params.expected_dc_load_mw)
     solar, wind = _apply_collapses(sc, rng, solar, wind)
 
-    table = generate_jobs(sc, params.dcs, rng, nb, start_dow, total)
+    table = params.workload.sample(rng, nb, start_dow, total)
     fc_err = forecast_error_paths(rng, (nb, 2, t_len), sc.step_hours / sc.forecast_noise_corr_h)
     shape = table.arrival.shape
     st = CoreState(
@@ -388,24 +346,6 @@ def _shadow_signals(params: CoreParams, st: CoreState) -> np.ndarray:
         info = step(params, sh, fifo, throwaway)
         out[np.arange(nb), np.minimum(t, t_len - 1)] = info["grid"].packed[_SIG_ROWS].T
     return out
-
-
-def _real_exogenous(sc: Scenario, rng, nb: int, t_len: int) -> dict:
-    """One window of the real ``grid_data`` year per env (see ``Scenario.grid_data``). The
-    profiles are read once per process (cached in :mod:`gridshift.data.scenario_builder`)."""
-    from gridshift.data.scenario_builder import (
-        build_real_grid,
-        parse_grid_data,
-        peaks,
-        real_exogenous_window,
-    )
-
-    grid = build_real_grid(*parse_grid_data(sc.grid_data))
-    pk = peaks(grid)
-    scale = (sc.peak_demand_mw / pk["residual_demand_mw"], sc.solar_capacity_mw / max(pk["solar_mw"], 1e-9),
-             sc.wind_capacity_mw / max(pk["wind_mw"], 1e-9))
-    return real_exogenous_window(grid, rng, nb, t_len, sc.step_minutes, month=sc.month,
-                                 utc_offset_h=sc.grid_utc_offset_h, scale=scale)
 
 
 def _apply_collapses(sc: Scenario, rng, solar, wind):

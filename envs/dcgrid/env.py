@@ -11,6 +11,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
+from gridshift.builder import make_params
 from gridshift.envs.dcgrid import core, settlement
 from gridshift.envs.dcgrid.actions import make_adapter
 from gridshift.envs.dcgrid.scenario import Scenario, load_scenario
@@ -72,7 +73,7 @@ class DataCenterGridEnv(ParallelEnv):
                              "or 'none' (empty dicts, for training loops that never read them)")
         self.infos_mode = infos
         self.scenario = load_scenario(scenario, **overrides)
-        self.params = core.make_params(self.scenario)
+        self.params = make_params(self.scenario)
         self.render_mode = render_mode
         self.layout = self.params.layout
         n = self.params.n_agents

@@ -27,6 +27,9 @@ EMERGENCY_RULES = ("hysteresis", "fixed")
 SIGNAL_FEEDBACK = ("closed", "open")
 REWARD_MODES = ("selfish", "cooperative", "mixed")
 N_CLASSES = 4
+#: Balancing authorities ``grid_data`` may name (the regions of :mod:`gridshift.data.scenario_builder`;
+#: a test keeps the two lists equal).
+GRID_DATA_BAS = ("AZPS", "BPAT", "CISO", "ERCO", "MISO", "NYIS", "PJM", "SOCO")
 #: Real job traces a scenario's DCs may replay instead of the synthetic generator ("" = synthetic).
 WORKLOAD_TRACES = ("", "alibaba_gpu_2023", "azure_llm_2023", "google_2011", "philly")
 

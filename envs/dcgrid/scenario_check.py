@@ -165,11 +165,9 @@ def validate(sc) -> None:
                                and sc.grid_data.split(":")[1].isdigit()):
         raise ParamError(f"scenario field grid_data={sc.grid_data!r} is invalid: allowed '' or 'BA:YEAR' such as 'ERCO:2022'")
     if sc.grid_data:
-        from gridshift.data.scenario_builder import BA_REGIONS
-
         ba = sc.grid_data.split(":")[0].upper()
-        if ba not in BA_REGIONS:
-            raise ParamError(f"scenario field grid_data={sc.grid_data!r} is invalid: allowed BA one of {sorted(BA_REGIONS)}")
+        if ba not in _sc.GRID_DATA_BAS:
+            raise ParamError(f"scenario field grid_data={sc.grid_data!r} is invalid: allowed BA one of {sorted(_sc.GRID_DATA_BAS)}")
         if 60.0 % sc.step_minutes != 0:
             raise ParamError(f"scenario field step_minutes={sc.step_minutes!r} is invalid with grid_data (hourly data): "
                              "allowed a divisor of 60")

@@ -11,14 +11,15 @@ unknown keys, and values of the wrong type or range.
 from __future__ import annotations
 
 import tomllib
-from importlib import resources
 from pathlib import Path
 
 from gridshift.envs.grid.types import ParamError
 
 
 def scenario_dir() -> Path:
-    return Path(str(resources.files("gridshift.data") / "scenarios"))
+    """The packaged scenarios, ``gridshift/data/scenarios/`` (located by path: the simulator
+    does not import :mod:`gridshift.data`)."""
+    return Path(__file__).resolve().parents[2] / "data" / "scenarios"
 
 
 def available_scenarios() -> list[str]:

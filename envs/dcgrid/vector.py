@@ -19,6 +19,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector.utils import batch_space
 
+from gridshift.builder import make_params
 from gridshift.envs.dcgrid import core, settlement
 from gridshift.envs.dcgrid.actions import make_adapter
 from gridshift.envs.dcgrid.scenario import Scenario, load_scenario
@@ -31,7 +32,7 @@ class DCGridVectorEnv:
         if not (isinstance(num_envs, int) and num_envs >= 1):
             raise ValueError(f"num_envs={num_envs!r} is invalid: allowed an integer >= 1")
         self.scenario = load_scenario(scenario, **overrides)
-        self.params = core.make_params(self.scenario)
+        self.params = make_params(self.scenario)
         self.num_envs = num_envs
         self.n_agents = self.params.n_agents
         self.adapter = make_adapter(self.scenario.action_mode, bool(self.scenario.battery_hours > 0))

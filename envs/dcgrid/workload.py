@@ -10,10 +10,10 @@ power and duration are log-normal around the class medians. The rates are sized 
 expected compute energy per step is ``target_utilization x dynamic IT capacity``, split across
 classes by ``job_mix`` (EM §III: 15/35/30/20 % of compute energy for E0..E3).
 
-When the scenario's ``workload_trace`` names a real trace, :func:`generate_jobs` replays it
-instead (:mod:`gridshift.data.traces`: class mapping, per-DC windows drawn from the episode's
-generator, scaling to ``target_utilization x dynamic IT capacity``); the job table has the
-same contract. The trace file is read once per process and cached.
+When the scenario's ``workload_trace`` names a real trace, the builder picks
+:class:`gridshift.data.traces_workload.TraceWorkload` instead (class mapping, per-DC windows
+drawn from the episode's generator, scaling to ``target_utilization x dynamic IT capacity``);
+the job table has the same contract.
 """
 
 from __future__ import annotations
@@ -128,11 +128,12 @@ class JobTable:
 def generate_jobs(sc: Scenario, dcp: DCParams, rng: np.random.Generator, n_envs: int, start_dow: np.ndarray, total_steps: int) -> JobTable:
     """Draw every arrival of ``total_steps`` steps for ``n_envs`` envs x ``N`` DCs.
 
-    ``start_dow [B]`` is the grid-local day of week (0 = Monday) of step 0. With a
-    ``workload_trace`` the jobs are replayed from that trace (:func:`trace_jobs`) instead.
+    ``start_dow [B]`` is the grid-local day of week (0 = Monday) of step 0. Synthetic jobs
+    only: a ``workload_trace`` is replayed by :class:`gridshift.data.traces_workload.TraceWorkload`.
     """
     if sc.workload_trace:
-        return trace_jobs(sc, dcp, rng, n_envs, total_steps)
+        raise ParamError(f"scenario field workload_trace={sc.workload_trace!r}: generate_jobs draws synthetic jobs; "
+                         "a trace is replayed by gridshift.data.traces_workload.TraceWorkload (gridshift.builder picks it)")
     n = dcp.n
     dt = sc.step_hours
     steps = np.arange(total_steps)
@@ -202,32 +203,16 @@ def _slots(sc: Scenario, per_dc: np.ndarray) -> int:
     return max(j_max, 1)
 
 
-def trace_jobs(sc: Scenario, dcp: DCParams, rng: np.random.Generator, n_envs: int, total_steps: int) -> JobTable:
-    """Replay ``sc.workload_trace`` for ``n_envs`` envs x ``N`` DCs (one window per DC, drawn
-    from ``rng``); see :mod:`gridshift.data.traces`. Raises ``TraceTooShortError`` when the
-    trace cannot cover ``total_steps`` and ``DataNotFoundError`` when its file is absent."""
-    from gridshift.data.traces import replay_table, trace_arrivals
+class SyntheticWorkload:
+    """The synthetic :class:`~gridshift.envs.dcgrid.generators.WorkloadGenerator`: :func:`generate_jobs`."""
 
-    rep = replay_table(sc.workload_trace)
-    per_env = [trace_arrivals(rep, dcp.dynamic_mw, rng, step_minutes=sc.step_minutes, total_steps=total_steps,
-                              target_utilization=sc.target_utilization) for _ in range(n_envs)]
-    n = dcp.n
-    per_dc = np.array([[w.arrival.size for w in env] for env in per_env], np.int32).reshape(n_envs, n)
-    j_max = _slots(sc, per_dc)
-    rs = (n_envs, n, j_max)
-    job_class = np.zeros(rs, np.int8)
-    arrival = np.full(rs, np.iinfo(np.int32).max, np.int32)
-    duration = np.zeros(rs, np.int32)
-    deadline = np.zeros(rs, np.int32)
-    power = np.zeros(rs, np.float64)
-    max_def = np.array(sc.max_deferral_steps(), np.int64)
-    for b, env in enumerate(per_env):
-        for i, w in enumerate(env):
-            k = w.arrival.size
-            job_class[b, i, :k] = w.job_class
-            arrival[b, i, :k] = w.arrival
-            duration[b, i, :k] = w.duration
-            deadline[b, i, :k] = w.arrival + max_def[w.job_class] + w.duration
-            power[b, i, :k] = w.power_mw
-    return JobTable(job_class=job_class, arrival=arrival, duration=duration, deadline=deadline, power_mw=power,
-                    n_jobs=per_dc)
+    def __init__(self, sc: Scenario, dcs: DCParams):
+        if sc.workload_trace:
+            raise ParamError(f"scenario field workload_trace={sc.workload_trace!r}: SyntheticWorkload draws synthetic "
+                             "jobs; use gridshift.data.traces_workload.TraceWorkload")
+        check_job_count(sc, float(class_rates_per_step(sc, dcs).sum(axis=1).max()) * (sc.warmup_steps + sc.horizon_steps),
+                        dcs.n)
+        self.scenario, self.dcs = sc, dcs
+
+    def sample(self, rng: np.random.Generator, batch: int, start_dow: np.ndarray, total_steps: int) -> JobTable:
+        return generate_jobs(self.scenario, self.dcs, rng, batch, start_dow, total_steps)

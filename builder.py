@@ -1,0 +1,90 @@
+"""Scenario -> simulator params: the one place that chooses fleets, data and traces.
+
+:func:`make_params` is the only module of the simulator that branches on ``fleet``,
+``grid_data`` and ``workload_trace`` and the only one that imports :mod:`gridshift.data`; the
+core (:mod:`gridshift.envs.dcgrid.core`) receives what it builds, each part behind a small
+protocol:
+
+* the grid backend (:class:`gridshift.envs.grid.backend.GridBackend`): the copper plate over
+  the scenario's fleet and market rules;
+* the exogenous generator (:class:`gridshift.envs.dcgrid.generators.ExogenousGenerator`):
+  synthetic typical days, or windows of a real BA-year when ``grid_data`` is set;
+* the workload generator (:class:`gridshift.envs.dcgrid.generators.WorkloadGenerator`):
+  synthetic Poisson arrivals, or a real trace when ``workload_trace`` is set.
+"""
+
+from __future__ import annotations
+
+from gridshift.envs.dcgrid import core
+from gridshift.envs.dcgrid.scenario import Scenario
+from gridshift.envs.dcgrid.workload import SyntheticWorkload, dc_params
+from gridshift.envs.grid.backend import CopperPlateBackend
+from gridshift.envs.grid.types import FleetParams, GridParams, MarketParams
+
+
+def fleet_scale(sc: Scenario) -> float:
+    """Multiplier of the thermal fleet's capacity, minimum output and ramp rates:
+    ``fleet_capacity_scale``, times ``1 + penetration`` when ``fleet_adequacy = "scaled"`` (the
+    peak load with the DCs at peak facility power over the peak without them, so the planning
+    reserve margin of the no-DC system is kept)."""
+    return sc.fleet_capacity_scale * ((1.0 + sc.penetration) if sc.fleet_adequacy == "scaled" else 1.0)
+
+
+def build_fleet(sc: Scenario) -> FleetParams:
+    """The scenario's dispatchable fleet, scaled by :func:`fleet_scale`."""
+    s = fleet_scale(sc)
+    if sc.fleet == "synthetic":
+        from gridshift.data.synthetic import build_fleet as synthetic_fleet
+
+        return synthetic_fleet(capacity_scale=s)
+    if sc.fleet == "powersimdata":
+        from gridshift.data.scenario_builder import parse_grid_data, region_fleet
+
+        ba, year = parse_grid_data(sc.grid_data)
+        fleet = region_fleet(ba, year=year, gas_price_scale=sc.gas_price_scale, coal_price_scale=sc.coal_price_scale)
+    else:
+        from gridshift.data.fleets import load_fleet_csv
+
+        fleet = load_fleet_csv(sc.fleet)
+    if s != 1.0:
+        # s identical units side by side: capacity, minimum output, ramp and no-load cost scale
+        # with s, the marginal-cost curve over the scaled range stays the same (a / s).
+        fleet = fleet.replace(capacity_mw=fleet.capacity_mw * s, min_output_mw=fleet.min_output_mw * s,
+                              ramp_mw_per_h=fleet.ramp_mw_per_h * s, cost_a_usd_per_mw2h=fleet.cost_a_usd_per_mw2h / s,
+                              cost_c_usd_per_h=fleet.cost_c_usd_per_h * s)
+    return fleet
+
+
+def build_grid(sc: Scenario) -> GridParams:
+    market = MarketParams(
+        step_minutes=sc.step_minutes,
+        voll_usd_per_mwh=sc.voll_usd_per_mwh,
+        floor_price_usd_per_mwh=sc.floor_price_usd_per_mwh,
+        ordc_mu_mw=sc.ordc_mu_mw,
+        ordc_sigma_mw=sc.ordc_sigma_mw,
+        carbon_price_usd_per_t=sc.carbon_price_usd_per_t,
+        carbon_in_dispatch=sc.carbon_in_dispatch,
+    )
+    return GridParams(fleet=build_fleet(sc), market=market)
+
+
+def make_params(sc: Scenario) -> core.CoreParams:
+    """Everything static of a scenario's simulator; fails at construction on a missing or
+    malformed data file, an unknown BA or trace, or a workload too large to allocate."""
+    dcs = dc_params(sc)
+    if sc.workload_trace:
+        from gridshift.data.traces_workload import TraceWorkload
+
+        workload = TraceWorkload(sc, dcs)
+    else:
+        workload = SyntheticWorkload(sc, dcs)
+    grid = build_grid(sc)
+    if sc.grid_data:
+        from gridshift.data.exogenous import RealExogenous
+
+        exogenous = RealExogenous(sc)
+    else:
+        from gridshift.data.exogenous import SyntheticExogenous
+
+        exogenous = SyntheticExogenous(sc)
+    return core.assemble(sc, grid, CopperPlateBackend(grid), exogenous, workload, dcs=dcs)
