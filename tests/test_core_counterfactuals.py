@@ -175,3 +175,41 @@ def test_params_hold_the_generators_the_builder_picked(tmp_path):
     assert isinstance(p.exogenous, SyntheticExogenous) and isinstance(p.exogenous, ExogenousGenerator)
     assert isinstance(p.workload, SyntheticWorkload) and isinstance(p.workload, WorkloadGenerator)
     assert isinstance(p.backend, CopperPlateBackend)
+
+
+def test_difference_reward_is_each_dcs_own_contribution_to_social_cost():
+    """reward_design = difference, fully cooperative: reward_i = -(C(L) - C(L - f_i)) / scale with C
+    re-cleared independently here through the public copper-plate API from the same previous
+    dispatch; the selfish term prices the load at the marginal social cost."""
+    from gridshift.envs.grid import Exogenous, copper_plate
+    from gridshift.envs.grid.types import GridState
+
+    kw = dict(reward_design="difference", horizon_steps=16, warmup_steps=8)
+    params = core.make_params(load_scenario("default", reward_mode="cooperative", **kw))
+    rng = np.random.default_rng(0)
+    st = core.reset(params, rng, 2)
+    act = np.ones((2, params.n_agents, 4))
+    act[..., 3] = 0
+    for _ in range(3):
+        core.step(params, st, act, rng)
+    prev = st.grid.dispatch_mw.copy()
+    t = st.t.copy()
+    info = core.step(params, st, act, rng)
+    load = info["load_mw"]
+    flex = np.minimum(params.dcs.pue * info["flex_mw"], load)
+    ex = Exogenous(st.demand_mw[[0, 1], t], st.solar_mw[[0, 1], t], st.wind_mw[[0, 1], t])
+    full = copper_plate.clear(params.grid, GridState(prev), ex, load.sum(axis=1))[1].system_cost_usd
+    np.testing.assert_allclose(full, info["grid"].system_cost_usd)
+    for i in range(params.n_agents):
+        wo = copper_plate.clear(params.grid, GridState(prev), ex, load.sum(axis=1) - flex[:, i])[1].system_cost_usd
+        np.testing.assert_allclose(info["reward"][:, i], -(full - wo) / 1000.0, rtol=1e-9)
+    # flexible load never lowers social cost; it costs something unless renewables are curtailed
+    assert (info["reward"] <= 0).all() and (info["reward"] < 0).any()
+    # selfish: the bill at the marginal social cost (= the price, carbon being in dispatch) + penalties - DR
+    params = core.make_params(load_scenario("default", reward_mode="selfish", **kw))
+    rng = np.random.default_rng(0)
+    st = core.reset(params, rng, 2)
+    info = core.step(params, st, act, rng)
+    want = -(info["load_mw"] * 0.25 * info["grid"].price_usd_per_mwh[:, None] + info["sla_penalty_usd"]
+             + info["emergency_penalty_usd"] - info["dr_revenue_usd"]) / 1000.0
+    np.testing.assert_allclose(info["reward"], want)

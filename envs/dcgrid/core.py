@@ -415,7 +415,8 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
 
     # 4. the grid clears on this step's aggregate load
     avail = st.solar_mw[rows, t] + st.wind_mw[rows, t]
-    gr = params.backend.clear_step(st.grid.dispatch_mw, st.demand_mw[rows, t], avail, load)
+    prev_dispatch, demand_t = st.grid.dispatch_mw, st.demand_mw[rows, t]
+    gr = params.backend.clear_step(prev_dispatch, demand_t, avail, load)
     st.grid = GridState(dispatch_mw=gr.dispatch_mw)
 
     # 5-6. per-DC economics and rewards, baselines, DR and emergency events
@@ -444,6 +445,9 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
         e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], social, dr_active, em_new,
     )
 
+    if sc.reward_design == "difference":
+        _difference_reward(params, prev_dispatch, demand_t, avail, load, out[J.OUT_INDEX["flex_mw"]], gr, table, w)
+
     # 7. telemetry: what the agents will see
     if sc.anomaly_prob > 0:
         u, kind = rng.random(nb), rng.integers(0, len(ANOMALY_KINDS), nb)
@@ -460,6 +464,34 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
     return info
 
 
+
+
+def _difference_reward(params: CoreParams, prev, demand, avail, load, flex_it_mw, gr, table, w: float) -> None:
+    """``reward_design = "difference"`` (see the scenario field): rewrites the ``reward`` row.
+
+    Selfish term: ``load x dt x marginal social cost`` + SLA and emergency penalties - DR
+    revenue. Cooperative term: ``D_i = C(L) - C(L - f_i)``, the step's social cost (fuel + VOLL x
+    unserved + carbon) minus the same step cleared from the same previous dispatch without DC
+    ``i``'s flexible facility load ``f_i = min(PUE_i x flex_i, load_i)``."""
+    sc = params.scenario
+    nb, n = load.shape
+    dt = sc.step_hours
+    flex = np.minimum(params.dcs.pue * flex_it_mw, load)
+    if w > 0:
+        loads = np.repeat(load[:, None, :], n, axis=1)  # [B, N (removed DC), N]
+        idx = np.arange(n)
+        loads[:, idx, idx] -= flex
+        wo = params.backend.clear_step(np.repeat(prev, n, axis=0), np.repeat(demand, n), np.repeat(avail, n),
+                                       loads.reshape(nb * n, n))
+        contrib = gr.system_cost_usd[:, None] - wo.system_cost_usd.reshape(nb, n)
+    else:
+        contrib = np.zeros((nb, n))
+    msc = params.backend.dc_price(gr, n)
+    if not sc.carbon_in_dispatch:
+        msc = msc + sc.carbon_price_usd_per_t * gr.marginal_ci_g_per_kwh[:, None] / 1000.0
+    row = {k: DC_INDEX[k] for k in ("sla_penalty_usd", "emergency_penalty_usd", "dr_revenue_usd", "reward")}
+    selfish = load * dt * msc + table[row["sla_penalty_usd"]] + table[row["emergency_penalty_usd"]] - table[row["dr_revenue_usd"]]
+    table[row["reward"]] = -((1.0 - w) * selfish + w * contrib) / sc.reward_scale_usd
 
 
 # ---------------------------------------------------------------------------- observation

@@ -26,6 +26,7 @@ FLEET_ADEQUACY = ("fixed", "scaled")
 EMERGENCY_RULES = ("hysteresis", "fixed")
 SIGNAL_FEEDBACK = ("closed", "open")
 REWARD_MODES = ("selfish", "cooperative", "mixed")
+REWARD_DESIGNS = ("equal_share", "difference")
 N_CLASSES = 4
 #: Balancing authorities ``grid_data`` may name (the regions of :mod:`gridshift.data.scenario_builder`;
 #: a test keeps the two lists equal).
@@ -234,6 +235,16 @@ class Scenario:
     """Weight of the cooperative term in ``mixed`` mode (0 = selfish, 1 = cooperative)."""
     reward_scale_usd: float = 1000.0
     """Rewards are dollars divided by this."""
+    reward_design: str = "equal_share"
+    """How the two reward terms are priced. ``equal_share`` (the first round's): selfish = the
+    DC's bill + carbon cost at the average intensity + SLA and emergency penalties - DR revenue;
+    cooperative = the whole system's social cost (fuel + VOLL x unserved + carbon + every DC's
+    penalties) / N, which exogenous demand dominates. ``difference``: selfish = the DC's load
+    priced at the marginal social cost (the price when ``carbon_in_dispatch``, else price +
+    carbon price x marginal intensity) + its penalties - DR revenue; cooperative = the DC's own
+    contribution, a difference reward: the system's social cost minus the social cost of the
+    same step re-cleared without this DC's flexible (E1-E3) load (one extra clearing per DC per
+    step). Both exclude every KPI: metrics never read the reward."""
     max_jobs_per_dc: int = 0
     """Job-slot capacity per DC and episode; 0 sizes it from the expected arrivals."""
 

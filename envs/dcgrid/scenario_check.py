@@ -142,7 +142,7 @@ def validate(sc) -> None:
     _in("load_loss_duration_h", sc.load_loss_duration_h, 0, 1e4, lo_open=True)
     _in("load_loss_return_window_h", sc.load_loss_return_window_h, 0, 1e4)
     for k, allowed in (("fleet_adequacy", _sc.FLEET_ADEQUACY), ("emergency_rule", _sc.EMERGENCY_RULES),
-                       ("signal_feedback", _sc.SIGNAL_FEEDBACK)):
+                       ("signal_feedback", _sc.SIGNAL_FEEDBACK), ("reward_design", _sc.REWARD_DESIGNS)):
         if getattr(sc, k) not in allowed:
             raise ParamError(f"scenario field {k}={getattr(sc, k)!r} is invalid: allowed one of {allowed}")
     _in("emergency_penalty_usd_per_mwh", sc.emergency_penalty_usd_per_mwh, 0, 1e6)
