@@ -21,6 +21,12 @@ Discrete table (``DISCRETE_TABLE``; the battery rows exist only when the scenari
 MultiDiscrete: ``[L, L, L]`` (+ ``[3]`` with a battery) with ``L = 5`` release levels
 ``0, 0.25, 0.5, 0.75, 1`` and battery ``-1, 0, +1``. Box: ``[r1, r2, r3(, battery)]`` with
 bounds ``[0, 1]`` (battery ``[-1, 1]``); values are clipped into the box.
+
+Geo-shifting (``Scenario.geo_shift``): the core action gains a fifth component ``shift`` in
+[0, 1], the share of queued E2/E3 work offered to other DCs (:mod:`.geo`). Discrete gains two
+rows after the others (``GEO_ROWS``): *move E2/E3 away* ``[1, 0, 0, 0, 1]`` (offer all of it,
+hold what cannot move) and *offer half* ``[1, 1, 1, 0, 0.5]``; MultiDiscrete gains one more
+``[L]`` dimension (the shift level) and Box one more ``[0, 1]`` component, both last.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ DISCRETE_TABLE = np.array(
         [0.0, 0.0, 0.0, -1.0],
     ]
 )
+GEO_ROWS = np.array([[1.0, 0.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 0.0, 0.5]])
 RELEASE_LEVELS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
 BATTERY_LEVELS = np.array([-1.0, 0.0, 1.0])
 
@@ -78,8 +85,10 @@ class ActionAdapter:
 class DiscreteAdapter(ActionAdapter):
     mode = "discrete"
 
-    def __init__(self, battery: bool):
+    def __init__(self, battery: bool, geo: bool = False):
         self.table = DISCRETE_TABLE if battery else DISCRETE_TABLE[:6]
+        if geo:
+            self.table = np.concatenate([np.pad(self.table, ((0, 0), (0, 1))), GEO_ROWS])
         self.space = spaces.Discrete(len(self.table))
         self.noop = 0
 
@@ -93,57 +102,63 @@ class DiscreteAdapter(ActionAdapter):
 class MultiDiscreteAdapter(ActionAdapter):
     mode = "multidiscrete"
 
-    def __init__(self, battery: bool):
-        self.battery = battery
-        nvec = [len(RELEASE_LEVELS)] * 3 + ([len(BATTERY_LEVELS)] if battery else [])
+    def __init__(self, battery: bool, geo: bool = False):
+        self.battery, self.geo = battery, geo
+        nvec = [len(RELEASE_LEVELS)] * 3 + ([len(BATTERY_LEVELS)] if battery else []) + ([len(RELEASE_LEVELS)] if geo else [])
         self.space = spaces.MultiDiscrete(nvec)
-        self.noop = np.array([len(RELEASE_LEVELS) - 1] * 3 + ([1] if battery else []), dtype=np.int64)
+        self.noop = np.array([len(RELEASE_LEVELS) - 1] * 3 + ([1] if battery else []) + ([0] if geo else []), dtype=np.int64)
 
     def to_core(self, actions):
         a = _numeric(actions, "multidiscrete", f"integers 0 <= a < {self.space.nvec.tolist()}", integer=True)
-        k = 4 if self.battery else 3
+        k = 3 + self.battery + self.geo
         if a.shape[-1:] != (k,):
             raise ValueError(f"multidiscrete action of shape {a.shape} is invalid: allowed shape (..., {k})")
         a = a.astype(np.int64)
         nvec = self.space.nvec
         if np.any(a < 0) or np.any(a >= nvec):
             raise ValueError(f"multidiscrete action {a.tolist()} is invalid: allowed 0 <= a < {nvec.tolist()}")
-        out = np.zeros(a.shape[:-1] + (4,))
+        out = np.zeros(a.shape[:-1] + (5 if self.geo else 4,))
         out[..., :3] = RELEASE_LEVELS[a[..., :3]]
         if self.battery:
             out[..., 3] = BATTERY_LEVELS[a[..., 3]]
+        if self.geo:
+            out[..., 4] = RELEASE_LEVELS[a[..., -1]]
         return out
 
 
 class BoxAdapter(ActionAdapter):
     mode = "box"
 
-    def __init__(self, battery: bool):
-        self.battery = battery
-        low = np.array([0.0, 0.0, 0.0] + ([-1.0] if battery else []), np.float32)
+    def __init__(self, battery: bool, geo: bool = False):
+        self.battery, self.geo = battery, geo
+        low = np.array([0.0, 0.0, 0.0] + ([-1.0] if battery else []) + ([0.0] if geo else []), np.float32)
         high = np.ones_like(low)
         self.space = spaces.Box(low, high, dtype=np.float32)
         self.noop = high.copy()
         if battery:
             self.noop[3] = 0.0
+        if geo:
+            self.noop[-1] = 0.0
 
     def to_core(self, actions):
         a = _numeric(actions, "box", "finite numbers", integer=False).astype(np.float64, copy=False)
-        k = 4 if self.battery else 3
+        k = 3 + self.battery + self.geo
         if a.shape[-1:] != (k,):
             raise ValueError(f"box action of shape {a.shape} is invalid: allowed shape (..., {k})")
-        out = np.zeros(a.shape[:-1] + (4,))
+        out = np.zeros(a.shape[:-1] + (5 if self.geo else 4,))
         out[..., :3] = np.clip(a[..., :3], 0.0, 1.0)
         if self.battery:
             out[..., 3] = np.clip(a[..., 3], -1.0, 1.0)
+        if self.geo:
+            out[..., 4] = np.clip(a[..., -1], 0.0, 1.0)
         return out
 
 
-def make_adapter(mode: str, battery: bool) -> ActionAdapter:
+def make_adapter(mode: str, battery: bool, geo: bool = False) -> ActionAdapter:
     if mode == "discrete":
-        return DiscreteAdapter(battery)
+        return DiscreteAdapter(battery, geo)
     if mode == "multidiscrete":
-        return MultiDiscreteAdapter(battery)
+        return MultiDiscreteAdapter(battery, geo)
     if mode == "box":
-        return BoxAdapter(battery)
+        return BoxAdapter(battery, geo)
     raise ValueError(f"action_mode={mode!r} is invalid: allowed 'discrete', 'multidiscrete' or 'box'")

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gridshift.envs.dcgrid import geo as geo_kernels
 from gridshift.envs.dcgrid import jobs as J
 from gridshift.envs.dcgrid import kernels as K
 from gridshift.envs.dcgrid.generators import ExogenousGenerator, WorkloadGenerator
@@ -212,6 +213,9 @@ class CoreState:
     fc_err_renewable: np.ndarray  # [B, T + H] forecast-error path of the renewable share, N(0, 1) AR(1)
     fc_err_price: np.ndarray  # [B, T + H] forecast-error path of the price
     shadow_sig: np.ndarray | None  # [B, T + H, len(SIGNALS)] open loop: the FIFO shadow grid's signals
+    n_slots: np.ndarray  # [B, N] job slots in use (arrived or pending jobs, plus jobs moved in)
+    origin: np.ndarray | None  # [B, N, J] geo-shifting: the DC a moved-in job came from, -1 none
+    moved_to: np.ndarray | None  # [B, N, J] geo-shifting: the DC a moved-out job went to, -1 none
     last: StepInfo | None  # last step's outputs (for observations)
 
     def copy(self) -> CoreState:
@@ -223,7 +227,10 @@ class CoreState:
             elif f.name == "last":
                 kw[f.name] = StepInfo(v.dc.copy(), dict(v.env)) if isinstance(v, StepInfo) else v
             else:
-                kw[f.name] = v  # grid state and job table are replaced, never mutated
+                kw[f.name] = v  # the grid state is replaced, never mutated
+        if self.origin is not None:  # geo-shifting writes moved jobs into the job table
+            kw["jobs"] = dataclasses.replace(self.jobs, **{f.name: getattr(self.jobs, f.name).copy()
+                                                             for f in dataclasses.fields(self.jobs)})
         return CoreState(**kw)
 
     @property
@@ -251,6 +258,8 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
     solar, wind = _apply_collapses(sc, rng, solar, wind)
 
     table = params.workload.sample(rng, nb, start_dow, total)
+    if sc.geo_shift:
+        table = _pad_slots(table, table.arrival.shape[2] // 2 + 16)
     fc_err = forecast_error_paths(rng, (nb, 2, t_len), sc.step_hours / sc.forecast_noise_corr_h)
     shape = table.arrival.shape
     st = CoreState(
@@ -292,6 +301,9 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
         fc_err_renewable=fc_err[:, 0],
         fc_err_price=fc_err[:, 1],
         shadow_sig=None,
+        n_slots=table.n_jobs.astype(np.int64),
+        origin=np.full(shape, -1, np.int32) if sc.geo_shift else None,
+        moved_to=np.full(shape, -1, np.int32) if sc.geo_shift else None,
         last=None,
     )
     fifo = np.ones((nb, n, 4))
@@ -309,6 +321,16 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
     if sc.signal_feedback == "open":
         st.shadow_sig = _shadow_signals(params, st)
     return st
+
+
+def _pad_slots(table: JobTable, extra: int) -> JobTable:
+    """``table`` with ``extra`` empty slots per DC (room for jobs moved in by geo-shifting)."""
+    def pad(a, fill):
+        return np.concatenate([a, np.full(a.shape[:2] + (extra,), fill, a.dtype)], axis=2)
+
+    return dataclasses.replace(
+        table, job_class=pad(table.job_class, 0), arrival=pad(table.arrival, np.iinfo(np.int32).max),
+        duration=pad(table.duration, 0), deadline=pad(table.deadline, 0), power_mw=pad(table.power_mw, 0.0))
 
 
 def forecast_error_paths(rng: np.random.Generator, shape: tuple[int, ...], dt_over_tau: float) -> np.ndarray:
@@ -380,6 +402,7 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
     act = np.asarray(action, dtype=np.float64)
     release = np.ascontiguousarray(np.clip(act[..., :3], 0.0, 1.0))
     battery_cmd = np.ascontiguousarray(np.clip(act[..., 3], -1.0, 1.0))
+    geo = _geo_shift(params, st, act) if st.origin is not None else None
 
     # 1. emergency order in force: facility cap -> dynamic IT cap
     table = np.empty((len(DC_FIELDS), nb, n))
@@ -406,6 +429,9 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
     K.dc_power(out[J.OUT_INDEX["running_mw"]], dcs.idle_mw, dcs.pue, dcs.battery_mw, dcs.battery_mwh,
                dcs.battery_efficiency, em_active, battery_cmd, st.soc_mwh, dt, f[0], f[1], f[2], f[3], f[4], dc_total)
     load = f[4]
+    if geo is not None:
+        load += geo["geo_transfer_mw"]  # the network energy of this step's moves, at the source
+        dc_total[:] = load.sum(axis=1)
     if params.load_loss_start >= 0:
         # forced drop-and-return: DCs on backup generation draw nothing from the grid
         on_backup = (t[:, None] >= params.load_loss_start) & (t[:, None] < params.load_loss_end[None, :])
@@ -458,12 +484,38 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
     info = StepInfo(table, {
         "t": t.copy(), "grid": gr, "dc_load_total_mw": dc_total, "social_cost_usd": social,
         "dr_active": dr_active, "emergency_active": em_active, "emergency_issued": em_new, "anomaly": st.anomaly.copy(),
+        **(geo or {}),
     })
     st.last = info
     st.t += 1
     return info
 
 
+
+
+def _geo_shift(params: CoreParams, st: CoreState, act: np.ndarray) -> dict[str, np.ndarray]:
+    """Geo-shifting before the schedulers (:mod:`.geo`): moves offered jobs, returns ``[B, N]``
+    arrays ``geo_moved_out_mw``, ``geo_moved_in_mw``, ``geo_transfer_mw``, ``geo_refused``."""
+    sc = params.scenario
+    nb, n = st.batch_size, params.n_agents
+    shift = np.clip(act[..., 4], 0.0, 1.0) if act.shape[-1] >= 5 else np.zeros((nb, n))
+    out = {k: np.zeros((nb, n)) for k in ("geo_moved_out_mw", "geo_moved_in_mw", "geo_transfer_mw", "geo_refused")}
+    last = st.last
+    if last is None or not (shift > 0).any():
+        return out
+    g = last["grid"]
+    score = params.backend.dc_price(g, n) + sc.carbon_price_usd_per_t * g.marginal_ci_g_per_kwh[:, None] / 1000.0
+    busy = last["running_mw"] + last["queued_mw_e1"] + last["queued_mw_e2"] + last["queued_mw_e3"]
+    tb = st.jobs
+    delay = max(0, int(round(sc.geo_transfer_delay_h / sc.step_hours)))
+    geo_kernels.transfer(
+        st.t, np.ascontiguousarray(shift), np.ascontiguousarray(score), np.ascontiguousarray(busy), params.dcs.dynamic_mw,
+        delay, sc.geo_transfer_energy_frac,
+        tb.job_class, tb.arrival, tb.duration, tb.deadline, tb.power_mw, st.status, st.remaining, st.start, st.finish,
+        st.active, st.n_active, st.n_slots, st.origin, st.moved_to,
+        out["geo_moved_out_mw"], out["geo_moved_in_mw"], out["geo_transfer_mw"], out["geo_refused"],
+    )
+    return out
 
 
 def _difference_reward(params: CoreParams, prev, demand, avail, load, flex_it_mw, gr, table, w: float) -> None:

@@ -80,7 +80,7 @@ class DataCenterGridEnv(ParallelEnv):
         self.possible_agents = [f"dc_{i}" for i in range(n)]
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
         self.agents: list[str] = []
-        self.adapter = make_adapter(self.scenario.action_mode, bool(self.scenario.battery_hours > 0))
+        self.adapter = make_adapter(self.scenario.action_mode, bool(self.scenario.battery_hours > 0), self.scenario.geo_shift)
         self._obs_space = spaces.Box(self.layout.low, self.layout.high, dtype=np.float32)
         self._state_space = spaces.Box(-np.inf, np.inf, shape=(core.state_size(self.params),), dtype=np.float32)
         self._rng = np.random.default_rng()
@@ -135,7 +135,7 @@ class DataCenterGridEnv(ParallelEnv):
             core_actions = self.adapter.table.take(vals, axis=0)[None]  # fast path, validated
         else:
             core_actions = self._to_core_checked(vals, actions)
-        if core_actions.shape != (1, len(agents), 4):
+        if core_actions.shape != (1, len(agents), 5 if self.scenario.geo_shift else 4):
             raise ValueError(f"actions of shape {np.shape(vals)} are invalid: allowed one action in {self.adapter.space} per agent")
         info = core.step(self.params, self._state, core_actions, self._rng)
         self._steps += 1

@@ -28,7 +28,10 @@ import numba
 import numpy as np
 
 #: Job-slot status codes.
-EMPTY, PENDING, QUEUED, RUNNING, DONE_ON_TIME, DONE_LATE, DROPPED = 0, 1, 2, 3, 4, 5, 6
+#: ``IN_TRANSIT``: a job moved here from another DC (geo-shifting, :mod:`.geo`), queued on
+#: arrival (its slot's ``arrival`` is the step it lands); ``MOVED``: the source slot of a moved
+#: job, closed (its work is accounted for by the copy at the target, whose ``origin`` names this DC).
+EMPTY, PENDING, QUEUED, RUNNING, DONE_ON_TIME, DONE_LATE, DROPPED, IN_TRANSIT, MOVED = 0, 1, 2, 3, 4, 5, 6, 7, 8
 STATUS = {
     "empty": EMPTY,
     "pending": PENDING,
@@ -37,6 +40,8 @@ STATUS = {
     "completed_on_time": DONE_ON_TIME,
     "completed_late": DONE_LATE,
     "dropped": DROPPED,
+    "in_transit": IN_TRANSIT,
+    "moved": MOVED,
 }
 #: Drop causes.
 CAUSE_NONE, CAUSE_DEADLINE, CAUSE_EMERGENCY = 0, 1, 2
@@ -142,6 +147,9 @@ def _step_env(b, t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_g
             for a in range(na):
                 j = act[a]
                 s = status[b, i, j]
+                if s == IN_TRANSIT and tb >= arrival[b, i, j]:
+                    status[b, i, j] = QUEUED  # a moved job lands
+                    s = QUEUED
                 if s == QUEUED and tb >= deadline[b, i, j]:
                     status[b, i, j] = DROPPED
                     cause[b, i, j] = CAUSE_DEADLINE
@@ -283,7 +291,7 @@ def _step_env(b, t, release, dyn_cap_mw, emergency_cap_mw, dt_h, overhead, sla_g
                     slack = deadline[b, i, j] - (tb + 1) - rem
                     if slack < out[O_MIN_SLACK + c - 1, b, i]:
                         out[O_MIN_SLACK + c - 1, b, i] = slack
-                if status[b, i, j] == QUEUED or status[b, i, j] == RUNNING:
+                if status[b, i, j] == QUEUED or status[b, i, j] == RUNNING or status[b, i, j] == IN_TRANSIT:
                     act[keep] = j  # compact the open list in place (order kept)
                     keep += 1
             n_active[b, i] = keep

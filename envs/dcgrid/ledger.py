@@ -1,4 +1,8 @@
-"""The job ledger as a table: one row per job that arrived, with its one final status."""
+"""The job ledger as a table: one row per job that arrived, with its one final status.
+
+With geo-shifting a moved job has two rows: ``moved`` at its source (``moved_to_dc`` set; it
+carries no work) and its copy at the target (``origin_dc`` set), which carries the job's energy
+and outcome. Work totals count every row that is not ``moved``."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ def ledger_frame(params, st, env_index: int = 0, *, include_pending: bool = Fals
     b = env_index
     tb = st.jobs
     n, jmax = tb.arrival.shape[1:]
-    mask = np.arange(jmax)[None, :] < tb.n_jobs[b][:, None]
+    mask = np.arange(jmax)[None, :] < st.n_slots[b][:, None]
     if not include_pending:
         mask &= st.status[b] != J.PENDING
     dc, slot = np.nonzero(mask)
@@ -39,5 +43,8 @@ def ledger_frame(params, st, env_index: int = 0, *, include_pending: bool = Fals
             "drop_cause": [_CAUSE_NAME[int(c)] for c in st.cause[b, dc, slot]],
             "served_mwh": st.served_mwh[b, dc, slot],
             "energy_mwh": tb.power_mw[b, dc, slot] * tb.duration[b, dc, slot] * params.scenario.step_hours,
+            # geo-shifting: the DC a moved-in job came from / a moved-out job went to (-1: none)
+            "origin_dc": st.origin[b, dc, slot] if st.origin is not None else np.full(dc.size, -1, np.int32),
+            "moved_to_dc": st.moved_to[b, dc, slot] if st.moved_to is not None else np.full(dc.size, -1, np.int32),
         }
     ).replace({"start_step": {-1 - 10**9: pd.NA}, "finish_step": {-1 - 10**9: pd.NA}})

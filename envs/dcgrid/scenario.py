@@ -131,6 +131,19 @@ class Scenario:
     """Battery power rating as a share of IT capacity."""
     battery_efficiency: float = 0.92
     """One-way efficiency (charge and discharge), TSCO eq. 2."""
+    geo_shift: bool = False
+    """Geo-shifting (:mod:`gridshift.envs.dcgrid.geo`): the action gains a component ``shift`` in
+    [0, 1], the share of the DC's queued E2/E3 work it offers to move; the environment routes
+    each offered job to the cheapest DC (price + carbon), least loaded among equals."""
+    geo_transfer_delay_h: float = 0.5
+    """Hours a moved job spends in transit (checkpoint upload, transfer, re-queue) before it can
+    start at its target; it keeps its deadline."""
+    geo_transfer_energy_frac: float = 4e-4
+    """Network energy of a move, per MWh of the job's remaining compute energy: about 100 GB of
+    job state per MWh of compute (a large training checkpoint with optimizer state) times
+    0.004 kWh/GB, the 0.06 kWh/GB that Aslan et al. (2018, J. Industrial Ecology 22(4),
+    "Electricity intensity of internet data transmission") measured for 2015, halving every two
+    years as they found, to 2023. Charged to the source's grid load in the step of the move."""
 
     # ---- jobs (DESIGN §4)
     workload_trace: str = ""

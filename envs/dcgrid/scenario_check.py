@@ -138,6 +138,10 @@ def validate(sc) -> None:
     _in("emergency_release_margin_mw", sc.emergency_release_margin_mw, 0, 1e6)
     _in("emergency_release_steps", sc.emergency_release_steps, 1, 1000, integer=True)
     _in("forecast_noise_corr_h", sc.forecast_noise_corr_h, 0, 1000, lo_open=True)
+    _in("geo_transfer_delay_h", sc.geo_transfer_delay_h, 0, 48)
+    _in("geo_transfer_energy_frac", sc.geo_transfer_energy_frac, 0, 1)
+    if sc.geo_shift and sc.n_datacenters < 2:
+        raise ParamError(f"scenario field geo_shift=True is invalid with n_datacenters={sc.n_datacenters}: allowed with 2 or more DCs")
     _in("load_loss_at_h", sc.load_loss_at_h, -1e9, 1e6)
     _in("load_loss_duration_h", sc.load_loss_duration_h, 0, 1e4, lo_open=True)
     _in("load_loss_return_window_h", sc.load_loss_return_window_h, 0, 1e4)
@@ -182,6 +186,6 @@ def validate(sc) -> None:
     _in("reward_scale_usd", sc.reward_scale_usd, 1e-3, 1e9)
     _in("max_jobs_per_dc", sc.max_jobs_per_dc, 0, 10_000_000, integer=True)
     for k in ("sla_guard", "dr_enabled", "emergency_enabled", "backlog_terminal_value", "carbon_in_dispatch",
-              "unit_commitment", "gas_price_daily"):
+              "unit_commitment", "gas_price_daily", "geo_shift"):
         if not isinstance(getattr(sc, k), bool):
             raise ParamError(f"scenario field {k}={getattr(sc, k)!r} is invalid: allowed true or false")

@@ -71,8 +71,8 @@ EXOGENOUS_ARRAYS = ("demand_mw", "solar_mw", "wind_mw", "da_price", "da_renewabl
 
 
 def open_mask(st) -> np.ndarray:
-    """``[B, N, J]`` True for jobs that are queued or running."""
-    return (st.status == J.QUEUED) | (st.status == J.RUNNING)
+    """``[B, N, J]`` True for jobs that are queued, running or in transit to another DC."""
+    return (st.status == J.QUEUED) | (st.status == J.RUNNING) | (st.status == J.IN_TRANSIT)
 
 
 def remaining_steps(st) -> np.ndarray:

@@ -35,7 +35,7 @@ class DCGridVectorEnv:
         self.params = make_params(self.scenario)
         self.num_envs = num_envs
         self.n_agents = self.params.n_agents
-        self.adapter = make_adapter(self.scenario.action_mode, bool(self.scenario.battery_hours > 0))
+        self.adapter = make_adapter(self.scenario.action_mode, bool(self.scenario.battery_hours > 0), self.scenario.geo_shift)
         self.layout = self.params.layout
         self.autoreset = autoreset
         self.state: core.CoreState | None = None
@@ -85,7 +85,7 @@ class DCGridVectorEnv:
             raise RuntimeError(f"the episodes ended at the horizon ({self.scenario.horizon_steps} steps): call reset() "
                                "(or settle() to serve the backlog) before stepping again")
         core_actions = self.adapter.to_core(actions)
-        if core_actions.shape != (self.num_envs, self.n_agents, 4):
+        if core_actions.shape != (self.num_envs, self.n_agents, 5 if self.scenario.geo_shift else 4):
             raise ValueError(
                 f"actions of shape {np.shape(actions)} are invalid: allowed [num_envs={self.num_envs}, n_agents={self.n_agents}]"
                 + ("" if self.adapter.mode == "discrete" else " x action size")
