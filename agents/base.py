@@ -59,7 +59,9 @@ class Policy(Protocol):
 class ReleasePolicy:
     """Base for heuristics that decide release fractions ``[N, 3]`` for E1..E3 (``box`` mode).
 
-    Subclasses implement :meth:`release`; with a battery the setpoint is 0 (idle).
+    Subclasses implement :meth:`release`; with a battery the setpoint is 0 (idle); with
+    geo-shifting (``Scenario.geo_shift``) the offered share is :meth:`shift` (default 0: keep
+    the work here).
     """
 
     name = "release"
@@ -69,13 +71,20 @@ class ReleasePolicy:
         self.context = context
         self.layout = context.layout
         self.rng = np.random.default_rng(seed)
-        self._battery = context.action_space.shape[0] == 4
+        self._battery = bool(context.scenario.battery_hours > 0)
+        self._geo = bool(getattr(context.scenario, "geo_shift", False))
 
     def release(self, obs: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def shift(self, obs: np.ndarray) -> np.ndarray:
+        """Share of each DC's queued E2/E3 work offered to other DCs, ``[N]`` (geo-shifting)."""
+        return np.zeros(obs.shape[0], np.float32)
 
     def act(self, observations: np.ndarray, infos: Mapping | None) -> np.ndarray:
         r = np.clip(np.asarray(self.release(observations), dtype=np.float32), 0.0, 1.0)
         if self._battery:
             r = np.concatenate([r, np.zeros((r.shape[0], 1), np.float32)], axis=1)
+        if self._geo:
+            r = np.concatenate([r, np.clip(self.shift(observations), 0.0, 1.0).astype(np.float32)[:, None]], axis=1)
         return r

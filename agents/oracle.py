@@ -317,8 +317,11 @@ class Oracle:
         if env is None or getattr(env, "state", None) is None or env.num_envs != 1:
             raise OracleError("the oracle needs perfect information: run it through the gridshift runner "
                               "(gridshift evaluate / leaderboard), which gives it the episode's env")
+        if env.scenario.geo_shift:
+            raise OracleError("the oracle plans when work runs, not where: scenarios with geo_shift=True are not "
+                              "supported (allowed: geo_shift=False)")
         self.env = env
-        self._battery = context.action_space.shape[0] == 4
+        self._battery = bool(env.scenario.battery_hours > 0)
         kw = {"resolution_steps": self.resolution_steps, "time_limit_s": self.time_limit_s}
         self.bound = solve_schedule(env.params, env.state, **kw)
         within = int(round(self.settle_within_h / env.scenario.step_hours))

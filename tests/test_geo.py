@@ -144,3 +144,24 @@ def test_pettingzoo_conformance_with_geo_shift():
     for mode in ("discrete", "box"):
         parallel_api_test(datacenter_grid_v0.parallel_env(geo_shift=True, action_mode=mode, horizon_steps=24,
                                                           warmup_steps=8), num_cycles=30)
+
+
+def test_geo_greedy_offers_on_a_forecast_rise_and_releases_like_fifo():
+    from gridshift.agents.base import PolicyContext
+    from gridshift.agents.geo_greedy import GeoGreedy
+
+    env = DCGridVectorEnv("default", num_envs=1, geo_shift=True, action_mode="box", horizon_steps=8)
+    obs, _ = env.reset(seed=0)
+    pol = GeoGreedy(margin_usd_per_mwh=5.0)
+    ctx = PolicyContext(env.layout, env.scenario, env.n_agents, env.single_action_space, 0.25, (0, 8, 48, 192))
+    pol.reset(0, ctx)
+    o = obs[0].copy()
+    lay = env.layout
+    o[:, lay["price"]] = 0.40
+    o[:, lay["price_fc_1h"]] = 0.40
+    o[0, lay["price_fc_1h"]] = 0.50  # DC 0's price is forecast to rise by $10/MWh
+    a = pol.act(o, None)
+    assert a.shape == (env.n_agents, 4) and (a[:, :3] == 1).all()
+    assert a[0, 3] == 1.0 and (a[1:, 3] == 0).all()
+    with pytest.raises(ValueError, match="margin_usd_per_mwh"):
+        GeoGreedy(margin_usd_per_mwh=-1)
