@@ -213,3 +213,36 @@ def test_difference_reward_is_each_dcs_own_contribution_to_social_cost():
     want = -(info["load_mw"] * 0.25 * info["grid"].price_usd_per_mwh[:, None] + info["sla_penalty_usd"]
              + info["emergency_penalty_usd"] - info["dr_revenue_usd"]) / 1000.0
     np.testing.assert_allclose(info["reward"], want)
+
+
+def test_local_signals_reach_each_dcs_observation_with_the_telemetry_delay():
+    """With a backend whose DCs see different prices (a network), each DC observes its own bus's
+    price and marginal CI in ``local_price`` / ``local_marginal_ci``, delayed like the system signals."""
+    from gridshift.builder import make_params
+    from gridshift.envs.grid.backend import CopperPlateBackend
+
+    class Zonal(CopperPlateBackend):
+        def dc_price(self, result, n_dcs):
+            return result.price_usd_per_mwh[:, None] * (1.0 + 0.1 * np.arange(n_dcs))[None, :]
+
+    for delay in (0, 2):
+        base = make_params(load_scenario("default", horizon_steps=8, warmup_steps=4, signal_delay_steps=delay))
+        params = core.assemble(base.scenario, base.grid, Zonal(base.grid), base.exogenous, base.workload,
+                               local_signals=True)
+        lay = params.layout
+        assert lay.names[-2:] == ("local_price", "local_marginal_ci") and lay.size == base.layout.size + 2
+        rng = np.random.default_rng(0)
+        st = core.reset(params, rng, 2)
+        act = np.ones((2, params.n_agents, 4))
+        act[..., 3] = 0
+        prices, cis = [], []
+        for _ in range(5):
+            info = core.step(params, st, act, rng)
+            prices.append(info["grid"].price_usd_per_mwh.copy())
+            cis.append(info["grid"].marginal_ci_g_per_kwh.copy())
+        obs = core.observe(params, st)
+        want = prices[-1 - delay][:, None] * (1.0 + 0.1 * np.arange(params.n_agents)) / 100.0
+        np.testing.assert_allclose(obs[..., lay["local_price"]], want, rtol=1e-6)
+        np.testing.assert_allclose(obs[..., lay["local_marginal_ci"]][:, 0], cis[-1 - delay] / params.max_ci_g_per_kwh,
+                                   rtol=1e-6)
+        np.testing.assert_allclose(obs[..., lay["price"]][:, 0], prices[-1 - delay] / 100.0, rtol=1e-6)

@@ -109,6 +109,9 @@ class CoreParams:
     max_def_e123: np.ndarray
     obs_low: np.ndarray
     obs_high: np.ndarray
+    local_signals: bool = False
+    """A network backend: each DC also observes its own bus's price and marginal carbon
+    (``local_price``, ``local_marginal_ci``), delayed like the system signals."""
     load_loss_start: int = -1
     """Absolute step of the forced drop-and-return event (``Scenario.load_loss_at_h``), -1 none."""
     load_loss_end: np.ndarray | None = None
@@ -151,10 +154,12 @@ def make_params(sc: Scenario) -> CoreParams:
 
 
 def assemble(sc: Scenario, grid: GridParams, backend: GridBackend, exogenous: ExogenousGenerator,
-             workload: WorkloadGenerator, dcs: DCParams | None = None) -> CoreParams:
-    """Core params from a scenario and its already-built parts (the builder's last step)."""
+             workload: WorkloadGenerator, dcs: DCParams | None = None, *, local_signals: bool = False) -> CoreParams:
+    """Core params from a scenario and its already-built parts (the builder's last step);
+    ``local_signals`` for a backend whose DCs see different prices (a network)."""
     dcs = dcs if dcs is not None else dc_params(sc)
-    layout = build_layout(sc.forecast_horizons_h, sc.floor_price_usd_per_mwh / 100.0, sc.voll_usd_per_mwh / 100.0)
+    layout = build_layout(sc.forecast_horizons_h, sc.floor_price_usd_per_mwh / 100.0, sc.voll_usd_per_mwh / 100.0,
+                          local=local_signals)
     hsteps = tuple(max(1, int(round(h / sc.step_hours))) for h in sc.forecast_horizons_h)
     max_ci = 1000.0 * float(max(grid.fleet.emission_t_co2_per_mwh.max(), 1e-9))
     exp_load = float((dcs.pue * (dcs.idle_mw + sc.target_utilization * dcs.dynamic_mw)).sum())
@@ -167,6 +172,7 @@ def assemble(sc: Scenario, grid: GridParams, backend: GridBackend, exogenous: Ex
         max_def_e123=np.array(sc.max_deferral_steps()[1:], np.float64),
         obs_low=layout.low,
         obs_high=layout.high,
+        local_signals=local_signals,
         load_loss_start=loss_start,
         load_loss_end=loss_end,
     )
@@ -213,6 +219,9 @@ class CoreState:
     fc_err_renewable: np.ndarray  # [B, T + H] forecast-error path of the renewable share, N(0, 1) AR(1)
     fc_err_price: np.ndarray  # [B, T + H] forecast-error path of the price
     shadow_sig: np.ndarray | None  # [B, T + H, len(SIGNALS)] open loop: the FIFO shadow grid's signals
+    local_hist: np.ndarray  # [B, delay + 1, N, 2] ring of each DC's own bus price and marginal CI
+    local_observed: np.ndarray  # [B, N, 2] what each DC currently sees of its own bus
+    shadow_local: np.ndarray | None  # [B, T + H, N, 2] open loop: the shadow grid's local signals
     n_slots: np.ndarray  # [B, N] job slots in use (arrived or pending jobs, plus jobs moved in)
     origin: np.ndarray | None  # [B, N, J] geo-shifting: the DC a moved-in job came from, -1 none
     moved_to: np.ndarray | None  # [B, N, J] geo-shifting: the DC a moved-out job went to, -1 none
@@ -301,6 +310,9 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
         fc_err_renewable=fc_err[:, 0],
         fc_err_price=fc_err[:, 1],
         shadow_sig=None,
+        local_hist=np.zeros((nb, sc.signal_delay_steps + 1, n, 2)),
+        local_observed=np.zeros((nb, n, 2)),
+        shadow_local=None,
         n_slots=table.n_jobs.astype(np.int64),
         origin=np.full(shape, -1, np.int32) if sc.geo_shift else None,
         moved_to=np.full(shape, -1, np.int32) if sc.geo_shift else None,
@@ -316,10 +328,11 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
         dry.next_arrival[:] = dry.jobs.n_jobs
         step(params, dry, fifo, rng)
         st.grid, st.last, st.signal_hist, st.observed, st.anomaly = dry.grid, dry.last, dry.signal_hist, dry.observed, dry.anomaly
+        st.local_hist, st.local_observed = dry.local_hist, dry.local_observed
     for _ in range(sc.warmup_steps):
         step(params, st, fifo, rng)
     if sc.signal_feedback == "open":
-        st.shadow_sig = _shadow_signals(params, st)
+        st.shadow_sig, st.shadow_local = _shadow_signals(params, st)
     return st
 
 
@@ -360,14 +373,24 @@ def _shadow_signals(params: CoreParams, st: CoreState) -> np.ndarray:
     nb, n = sh.batch_size, params.n_agents
     t_len = sh.demand_mw.shape[1]
     out = np.zeros((nb, t_len, len(SIGNALS)))
+    local = np.zeros((nb, t_len, n, 2)) if params.local_signals else None
     fifo = np.ones((nb, n, 4))
     fifo[..., 3] = 0.0
     throwaway = np.random.default_rng(0)
     while int(sh.t.min()) < t_len:
         t = sh.t.copy()
         info = step(params, sh, fifo, throwaway)
-        out[np.arange(nb), np.minimum(t, t_len - 1)] = info["grid"].packed[_SIG_ROWS].T
-    return out
+        at = (np.arange(nb), np.minimum(t, t_len - 1))
+        out[at] = info["grid"].packed[_SIG_ROWS].T
+        if local is not None:
+            local[at] = _true_local(params, info["grid"])
+    return out, local
+
+
+def _true_local(params: CoreParams, gr) -> np.ndarray:
+    """Each DC's own bus price and marginal CI of a clearing, ``[B, N, 2]``."""
+    n = params.n_agents
+    return np.stack([params.backend.dc_price(gr, n), params.backend.dc_marginal_ci(gr, n)], axis=-1)
 
 
 def _apply_collapses(sc: Scenario, rng, solar, wind):
@@ -480,6 +503,15 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
     else:
         u, kind = np.ones(nb), np.zeros(nb, np.int64)
     K.telemetry(t, sc.signal_delay_steps, true_sig, st.signal_hist, st.observed, u, kind, sc.anomaly_prob, st.demand_ring, st.anomaly)
+    if params.local_signals:
+        true_local = _true_local(params, gr)
+        if st.shadow_local is not None:
+            inside = t < st.shadow_local.shape[1]
+            true_local[inside] = st.shadow_local[rows[inside], t[inside]]
+        d1 = sc.signal_delay_steps + 1
+        st.local_hist[rows, t % d1] = true_local
+        # before `delay` steps exist the agents see the oldest reading (step 0), as for the system signals
+        st.local_observed[:] = st.local_hist[rows, np.where(t >= sc.signal_delay_steps, (t - sc.signal_delay_steps) % d1, 0)]
 
     info = StepInfo(table, {
         "t": t.copy(), "grid": gr, "dc_load_total_mw": dc_total, "social_cost_usd": social,
@@ -570,6 +602,10 @@ def observe(params: CoreParams, st: CoreState, rng: np.random.Generator | None =
         q, sl, params.max_def_e123, last["running_mw"], last["e0_mw"], last["flex_mw"], dcs.dynamic_mw,
         st.soc_mwh, dcs.battery_mwh, params.obs_low, params.obs_high, obs,
     )
+    if params.local_signals:
+        lo, hi = params.obs_low[-2:], params.obs_high[-2:]
+        obs[..., -2] = np.clip(st.local_observed[..., 0] / 100.0, lo[0], hi[0])
+        obs[..., -1] = np.clip(st.local_observed[..., 1] / params.max_ci_g_per_kwh, lo[1], hi[1])
     return obs
 
 

@@ -72,8 +72,11 @@ class ObservationLayout:
         return "\n".join(rows)
 
 
-def build_layout(horizons_h: tuple[float, ...], price_low: float, price_high: float) -> ObservationLayout:
-    """The observation layout for a scenario's forecast horizons and price bounds ($/100)."""
+def build_layout(horizons_h: tuple[float, ...], price_low: float, price_high: float, *,
+                 local: bool = False) -> ObservationLayout:
+    """The observation layout for a scenario's forecast horizons and price bounds ($/100).
+    ``local`` (a network backend): two more fields at the end, the DC's own bus's price and
+    marginal carbon intensity."""
     f = [
         Field("tod_sin", -1, 1, "sin of the DC's local time of day"),
         Field("tod_cos", -1, 1, "cos of the DC's local time of day"),
@@ -106,4 +109,10 @@ def build_layout(horizons_h: tuple[float, ...], price_low: float, price_high: fl
         Field("flex_load", 0, 1, "running E1-E3 power / dynamic IT capacity"),
         Field("soc", 0, 1, "battery state of charge (0 without a battery)"),
     ]
+    if local:
+        f += [
+            Field("local_price", price_low, price_high, "observed price at the DC's own bus (LMP), $/MWh / 100 (delayed)"),
+            Field("local_marginal_ci", 0, 1.5, "observed marginal carbon intensity at the DC's own bus (LMCI) / "
+                                               "fleet max emission factor (delayed)"),
+        ]
     return ObservationLayout(tuple(f))

@@ -13,7 +13,7 @@ Two levels:
   calls every step with contiguous arrays and **per-DC** loads ``[B, N]`` (a network backend
   places each DC at its bus; the copper plate sums them). ``dc_price`` is the price each DC
   pays and observes, ``[B, N]``: the system price on a copper plate, the LMP of the DC's bus
-  on a network.
+  on a network; ``dc_marginal_ci`` likewise the marginal carbon intensity (the LMCI).
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class GridBackend(Protocol):
     def day_ahead(self, demand: np.ndarray, solar: np.ndarray, wind: np.ndarray, dc_load_mw: float) -> ClearingResult: ...
 
     def dc_price(self, result: ClearingResult, n_dcs: int) -> np.ndarray: ...
+
+    def dc_marginal_ci(self, result: ClearingResult, n_dcs: int) -> np.ndarray: ...
 
 
 class CopperPlateBackend:
@@ -87,3 +89,8 @@ class CopperPlateBackend:
         """The price each DC pays, ``[B, N]``: the system price (a read-only broadcast)."""
         p = result.price_usd_per_mwh
         return np.broadcast_to(p[:, None], (p.shape[0], n_dcs))
+
+    def dc_marginal_ci(self, result: ClearingResult, n_dcs: int) -> np.ndarray:
+        """The marginal carbon intensity each DC's load meets, ``[B, N]`` gCO2/kWh: the system's."""
+        c = result.marginal_ci_g_per_kwh
+        return np.broadcast_to(c[:, None], (c.shape[0], n_dcs))
