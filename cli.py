@@ -14,6 +14,10 @@ from pathlib import Path
 from gridshift import __version__
 from gridshift.eval.protocol import DEFAULT_EVAL_SEEDS
 
+#: ``gridshift.eval.cascade.SWEEPS`` (named here so that building the parser imports no pandas;
+#: a test keeps the two equal).
+CASCADE_SWEEPS = ("phase", "adequacy", "emergency", "stagger", "price_band", "resume_band", "virginia", "em_checks")
+
 
 def _write_json(obj: dict, out_dir: str | None, name: str) -> None:
     if not out_dir:
@@ -192,8 +196,9 @@ def _hyperparameters(config_file, pairs, config_cls) -> dict:
 def cmd_cascade(args: argparse.Namespace) -> int:
     from gridshift.eval.cascade import run_cascade
 
-    res = run_cascade(_out_dir(args.out), gas=args.gas, stagger=args.stagger, penetrations=tuple(args.penetrations),
-                      n_dcs=tuple(args.n_dcs), windows=tuple(args.windows), seeds=tuple(_seeds(args.seeds)),
+    res = run_cascade(_out_dir(args.out), penetrations=tuple(args.penetrations), n_dcs=tuple(args.n_dcs),
+                      widths=tuple(args.widths), bands=tuple(args.bands), windows=tuple(args.windows),
+                      cell_n_dcs=args.cell_n_dcs, sweeps=tuple(args.sweeps), seeds=tuple(_seeds(args.seeds)),
                       horizon_steps=args.horizon_steps, scenario=args.scenario, overrides=_overrides(args.set))
     print(res["paths"]["report"].read_text())
     print(f"cascade study written to {args.out}/ in {res['wall_s']:.1f} s")
@@ -295,13 +300,18 @@ def build_parser() -> argparse.ArgumentParser:
                     help="training settings, e.g. --hp learning_rate=1e-4 gamma=0.99 'net_arch=[128, 128]' (win over --config)")
     tr.set_defaults(func=cmd_train)
 
-    c = sub.add_parser("cascade", help="the cascade study: phase diagram, staggering sweep, event figure, report")
+    c = sub.add_parser("cascade", help="the cascade study: every cell closed and open loop; phase diagram, adequacy, "
+                                       "operator rule, staggering, price band, resume band, Virginia event, EM checks")
     c.add_argument("--out", default="cascade")
-    c.add_argument("--gas", default="gas_literal")
-    c.add_argument("--stagger", default="gas_stagger")
-    c.add_argument("--penetrations", type=float, nargs="+", default=[0.02, 0.05, 0.1, 0.2, 0.3])
-    c.add_argument("--n-dcs", type=int, nargs="+", default=[2, 8, 32, 128, 256])
-    c.add_argument("--windows", type=int, nargs="+", default=[0, 2, 4, 8, 16])
+    c.add_argument("--penetrations", type=float, nargs="+", default=[0.044, 0.12, 0.3, 0.5])
+    c.add_argument("--n-dcs", type=int, nargs="+", default=[4, 16, 64], help="the phase diagram's DC counts")
+    c.add_argument("--widths", type=float, nargs="+", default=[0.0, 2.0, 5.0, 10.0, 20.0, 50.0],
+                   help="price-band widths w ($/MWh) of the price_band sweep")
+    c.add_argument("--bands", type=float, nargs="+", default=[0.0, 0.02, 0.05, 0.1],
+                   help="GAS resume bands b (signal units) of the resume_band sweep")
+    c.add_argument("--windows", type=int, nargs="+", default=[4], help="resume-delay windows (steps) of the staggering")
+    c.add_argument("--cell-n-dcs", type=int, default=16, help="DCs in every sweep but the phase diagram")
+    c.add_argument("--sweeps", nargs="+", choices=CASCADE_SWEEPS, default=list(CASCADE_SWEEPS))
     c.add_argument("--seeds", default=DEFAULT_EVAL_SEEDS, help=f"held-out evaluation seeds (default {DEFAULT_EVAL_SEEDS})")
     c.add_argument("--horizon-steps", type=int, default=192)
     c.add_argument("--scenario", default="default", help="base scenario of every sweep cell")

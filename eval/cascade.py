@@ -1,131 +1,70 @@
-"""The cascade study (DESIGN §11): where does the deferral-and-resumption cascade appear?
+"""The cascade study (DESIGN §11): where does the deferral-and-resumption cascade come from?
 
-``run_cascade`` sweeps
+``run_cascade`` (``gridshift cascade``) runs every cell on ``seeds`` (default the ten held-out
+seeds 1000-1009) **closed and open loop** (``signal_feedback``: in the open loop the agents see
+a shadow grid cleared with the same seed's FIFO DC load, so synchronisation stays and
+endogenous feedback goes), with FIFO on the same seeds as the no-deferral reference, and
+reports every metric as closed, open and their paired difference with bootstrap CIs
+(:mod:`gridshift.eval.cascade_stats`). Cascade metrics are measured on the **horizon only**;
+work, cost and emissions accounting on horizon + settlement (:mod:`gridshift.eval.metrics`).
+The sweeps isolate one mechanism each:
 
-1. DC penetration x number of DCs, for GAS and GAS + randomized staggering (phase diagram);
-2. the staggering window (random resumption delay) x penetration, for GAS + staggering;
+``phase``
+    penetration x number of DCs with **adequacy held fixed** (``fleet_adequacy = "scaled"``),
+    heterogeneous DCs (sizes and time zones of the scenario, per-DC GAS thresholds drawn from
+    the seed, ``threshold_sd`` = 0.05), for each base rule (literal, intent) alone and with
+    staggered resumption (random delay up to 4 steps, 4-step ramp) on the same DCs.
+``adequacy``
+    the undersized fleet (``fixed``) against the scaled one, for GAS (literal, intent) and the
+    price threshold rule.
+``emergency``
+    the operator's emergency rule, ``fixed`` (old: 4 steps, re-issued) against ``hysteresis``,
+    on the undersized fleet where orders happen; with the time series of one event.
+``stagger``
+    each diversity mechanism (random thresholds, resume delay, ramp) alone and all together,
+    on the same base rule (literal vs literal + mechanism; intent vs intent + mechanism).
+``price_band``
+    the price-responsive family of width ``w`` x penetration, against the elasticity ratio of
+    Roozbehani, Dahleh & Mitter (2012) computed per cell (:mod:`gridshift.eval.cascade_theory`).
+``resume_band``
+    GAS with a resume band ``b`` x penetration, against the predicted signal jump.
+``virginia``
+    the 10 July 2024 load-loss event (``virginia_2024``): ~60 DCs, ~1,500 MW dropping together
+    and returning at once or staggered over an hour.
+``em_checks``
+    EM's falsifiability checks for FIFO, random and the GAS and price rules, with the SLA guard
+    on and off.
 
-and writes heatmaps of rebound ratio, price spikes and unserved energy, a time-series figure
-of one stress event (synchronised deferral, the resumption spike and the price response,
-beside the FIFO run of the same seed as the no-deferral baseline), and a Markdown report.
-
-The predicted boundary follows DESIGN §11: a threshold policy oscillates when the jump of its
-own signal caused by all flexible DC load switching together exceeds its hysteresis band.
-For GAS the signal moves through three terms when the flexible load ``dL`` switches on:
-``d(RenewableFraction) + d(PeakDemandPenalty) + d(CarbonIntensityPenalty)``, which we
-evaluate on the market itself (:func:`predicted_signal_jump`) at the stress operating point
-of each penetration. The prediction does not depend on the number of DCs (it is about
-their aggregate); staggering lowers the synchronised share of ``dL``.
+Outputs in ``out_dir``: ``cascade_runs.csv`` (one row per run and seed), ``cascade_summary.csv``
+(closed / open / difference per cell and metric), ``cascade_prediction.csv``, the figures
+(:mod:`gridshift.eval.cascade_plots`) and ``cascade_report.md``
+(:mod:`gridshift.eval.cascade_report`), whose closing paragraph is generated from the numbers.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from gridshift.eval.runner import evaluate_run
+from gridshift.eval.cascade_theory import predicted_signal_jump
 
-EM_BAND_METRICS = ("rebound_ratio", "price_spike_count", "unserved_mwh")
+__all__ = ["SWEEPS", "predicted_signal_jump", "run_cascade"]
 
-
-def predicted_signal_jump(penetration: float, scenario: str = "default", n_points: int = 64, seed: int = 0,
-                          **overrides) -> dict[str, float]:
-    """GAS signal jump when every DC's flexible load switches on at once, at stress points.
-
-    Operating points: the top decile of net demand of a day-ahead profile of the scenario.
-    Flexible load: (1 - E0 share) x target utilisation x dynamic IT power x PUE, summed.
-    """
-    from gridshift.envs.dcgrid import core
-    from gridshift.envs.dcgrid.scenario import load_scenario
-    from gridshift.envs.grid import Exogenous
-    from gridshift.envs.grid.copper_plate import clear_unconstrained
-
-    sc = load_scenario(scenario, penetration=penetration, **overrides)
-    params = core.make_params(sc)
-    rng = np.random.default_rng(seed)
-    st = core.reset(params, rng, 1)
-    d, s, w = st.demand_mw[0], st.solar_mw[0], st.wind_mw[0]
-    net = d - s - w
-    idx = np.argsort(net)[-max(n_points // 10, 4):]
-    dcs = params.dcs
-    base_load = float((dcs.pue * (dcs.idle_mw + sc.target_utilization * sc.job_mix[0] * dcs.dynamic_mw)).sum())
-    flex = float((dcs.pue * sc.target_utilization * (1 - sc.job_mix[0]) * dcs.dynamic_mw).sum())
-    ex = Exogenous(d[idx], s[idx], w[idx])
-    off = clear_unconstrained(params.grid, ex, base_load)
-    on = clear_unconstrained(params.grid, ex, base_load + flex)
-    d_rf = off.renewable_fraction - on.renewable_fraction
-    d_pdp = flex / sc.peak_demand_mw
-    d_cip = (on.avg_ci_g_per_kwh - off.avg_ci_g_per_kwh) / params.max_ci_g_per_kwh
-    d_price = on.price_usd_per_mwh - off.price_usd_per_mwh
-    return {"penetration": penetration, "flex_mw": flex, "d_renewable_fraction": float(d_rf.mean()),
-            "d_peak_demand_penalty": d_pdp, "d_ci_penalty": float(d_cip.mean()),
-            "gas_jump": float((d_rf + d_pdp + d_cip).mean()), "price_jump_usd_per_mwh": float(d_price.mean())}
-
-
-def _heatmap(ax, df, value, xcol, ycol, title, fmt="{:.2f}"):
-    piv = df.pivot_table(index=ycol, columns=xcol, values=value, aggfunc="mean")
-    im = ax.imshow(piv.to_numpy(float), origin="lower", aspect="auto", cmap="magma")
-    ax.set_xticks(range(piv.shape[1]), [f"{c:g}" for c in piv.columns])
-    ax.set_yticks(range(piv.shape[0]), [f"{r:g}" for r in piv.index])
-    ax.set_xlabel(xcol)
-    ax.set_ylabel(ycol)
-    ax.set_title(title, fontsize=9)
-    for (i, j), v in np.ndenumerate(piv.to_numpy(float)):
-        if np.isfinite(v):
-            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7, color="w" if v < np.nanmax(piv.to_numpy(float)) * 0.6 else "k")
-    return im, piv
-
-
-def run_cascade(out_dir="cascade", *, gas="gas_literal", stagger="gas_stagger",
-                penetrations=(0.02, 0.05, 0.1, 0.2, 0.3), n_dcs=(2, 8, 32, 128, 256),
-                windows=(0, 2, 4, 8, 16), window_n_dcs=32, seeds=tuple(range(1000, 1010)), scenario="default",
-                horizon_steps=192, overrides=None, progress=True, log=print) -> dict:
-    """Run the sweeps and write heatmaps, the event figure and ``cascade_report.md``."""
-    from gridshift.eval.leaderboard import Progress
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    jobs = []
-    for pol in (gas, stagger):
-        for p in penetrations:
-            for n in n_dcs:
-                for seed in seeds:
-                    jobs.append(("phase", pol, {}, p, n, seed))
-    for wdw in windows:
-        for p in penetrations:
-            for seed in seeds:
-                jobs.append(("window", stagger, {"resume_delay_steps": wdw}, p, window_n_dcs, seed))
-    for p in penetrations:
-        for seed in seeds:
-            jobs.append(("fifo", "fifo", {}, p, window_n_dcs, seed))
-    bar = Progress(len(jobs), "episodes") if progress else None
-    rows = []
-    for sweep, pol, kw, p, n, seed in jobs:
-        res = evaluate_run(pol, scenario, seed, overrides={**(overrides or {}), "penetration": p, "n_datacenters": n,
-                                                            "horizon_steps": horizon_steps}, policy_kwargs=kw)
-        m = res["metrics"]
-        rows.append({"sweep": sweep, "policy": pol, "window": kw.get("resume_delay_steps", np.nan), "penetration": p,
-                     "n_datacenters": n, "seed": seed, **{k: m.get(k) for k in m}})
-        if bar:
-            bar.update(1, f"{sweep} {pol} p={p} n={n}")
-    df = pd.DataFrame(rows)
-    df.to_csv(out / "cascade_runs.csv", index=False)
-    pred = pd.DataFrame([predicted_signal_jump(p, scenario) for p in penetrations])
-    pred.to_csv(out / "cascade_prediction.csv", index=False)
-    paths = _plots(df, pred, out, gas, stagger)
-    paths.update(_event_figure(df, out, gas, scenario, horizon_steps))
-    report = _report(df, pred, out, gas, stagger, time.perf_counter() - t0, seeds)
-    paths["report"] = report
-    return {"runs": df, "prediction": pred, "paths": paths, "wall_s": time.perf_counter() - t0}
+SWEEPS = ("phase", "adequacy", "emergency", "stagger", "price_band", "resume_band", "virginia", "em_checks")
+#: Per-DC threshold spread of the heterogeneous DCs (signal units, normal sd).
+HETERO_SD = 0.05
+#: Staggered resumption of the phase diagram: random delay 0..4 steps, then a 4-step ramp.
+STAGGER = {"resume_delay_steps": 4, "ramp_steps": 4}
+BASES = ("literal", "intent")
+#: Horizon of the Virginia replay (steps): the event at 19 h, 2 h on backup, then 11 h after.
+VIRGINIA_HORIZON = 128
 
 
 def _band(policy: str) -> float:
-    """The nominal hysteresis band ``urgent - defer`` that DESIGN §11's predictor uses."""
+    """The nominal hysteresis band ``urgent - defer`` that DESIGN §11's predictor once used."""
     from gridshift.agents.registry import make_policy
 
     pol = make_policy(policy)
@@ -134,13 +73,12 @@ def _band(policy: str) -> float:
     return float(u - d) if u is not None and d is not None else float("nan")
 
 
-def _effective_band(policy: str) -> float:
-    """The band the rule actually has: ``resume - defer`` (a deferring class resumes once its
-    signal is back at ``resume_threshold``; the literal EM rule resumes at ``defer_threshold``,
-    so its effective band is 0 and ``urgent_threshold`` never changes a decision)."""
+def _effective_band(policy: str, **kwargs) -> float:
+    """The band the rule actually has: ``resume - defer`` (the literal EM rule resumes at
+    ``defer_threshold``, so its effective band is 0)."""
     from gridshift.agents.registry import make_policy
 
-    pol = make_policy(policy)
+    pol = make_policy(policy, **kwargs)
     d = getattr(pol, "defer_threshold", None)
     if d is None:
         return float("nan")
@@ -148,148 +86,188 @@ def _effective_band(policy: str) -> float:
     return float((d if r is None else r) - d)
 
 
-def _plots(df, pred, out, gas, stagger):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    paths = {}
-    band = _band(gas)
-    cross = pred.loc[pred.gas_jump > band, "penetration"]
-    p_star = float(cross.min()) if len(cross) else float("nan")
-    for metric in EM_BAND_METRICS:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), dpi=100)
-        for ax, pol in zip(axes, (gas, stagger), strict=True):
-            g = df[(df.sweep == "phase") & (df.policy == pol)]
-            _, piv = _heatmap(ax, g, metric, "penetration", "n_datacenters", f"{metric}: {pol}")
-            # Observed boundary: first penetration where the rebound exceeds 1.2 (per n), drawn as dots.
-            if metric == "rebound_ratio":
-                for i, n in enumerate(piv.index):
-                    over = np.flatnonzero(piv.loc[n].to_numpy(float) > 1.2)
-                    if over.size:
-                        ax.plot(over[0] - 0.5, i, marker="|", color="cyan", markersize=14, mew=2)
-            if np.isfinite(p_star):
-                j = list(piv.columns).index(p_star) if p_star in list(piv.columns) else None
-                if j is not None:
-                    ax.axvline(j - 0.5, color="lime", ls="--", lw=1.5, label="predicted (signal jump > band)")
-                    ax.legend(fontsize=7, loc="upper left")
-        fig.tight_layout()
-        p = out / f"phase_{metric}.png"
-        fig.savefig(p)
-        plt.close(fig)
-        paths[f"phase_{metric}"] = p
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), dpi=100)
-    g = df[df.sweep == "window"]
-    for ax, metric in zip(axes, EM_BAND_METRICS, strict=True):
-        _heatmap(ax, g, metric, "penetration", "window", f"{metric}: {stagger} by resume window (steps)")
-    fig.tight_layout()
-    p = out / "stagger_window.png"
-    fig.savefig(p)
-    plt.close(fig)
-    paths["stagger_window"] = p
-    return paths
+def _stagger_kwargs(base: str, mechanism: str, window: int = 4) -> dict:
+    on = {"none": None, "thresholds": (True, 0, 0), "delay": (False, window, 0), "ramp": (False, 0, 4),
+          "all": (True, window, 4)}[mechanism]
+    return {"base": base, "random_thresholds": on[0], "resume_delay_steps": on[1], "ramp_steps": on[2]}
 
 
-def _event_figure(df, out, gas, scenario, horizon_steps):
-    import matplotlib
+def run_cascade(out_dir="cascade", *, scenario: str = "default", seeds=tuple(range(1000, 1010)),
+                horizon_steps: int = 192, penetrations=(0.044, 0.12, 0.3, 0.5), n_dcs=(4, 16, 64),
+                widths=(0.0, 2.0, 5.0, 10.0, 20.0, 50.0), bands=(0.0, 0.02, 0.05, 0.1), windows=(4,),
+                cell_n_dcs: int = 16, sweeps=SWEEPS, overrides=None, progress: bool = True, log=print,
+                gas: str | None = None, stagger: str | None = None) -> dict:
+    """Run the sweeps (module docstring) and write the runs, summary, figures and report.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    ``n_dcs`` is the phase diagram's axis; every other sweep uses ``cell_n_dcs`` DCs.
+    ``windows`` are the resume-delay windows (steps) of the ``delay`` mechanism. ``gas`` and
+    ``stagger`` are the first round's arguments: the study now runs both base rules, alone and
+    staggered on the same base, so only their old defaults (or None) are accepted."""
+    from gridshift.eval.cascade_cells import CascadeRunner
+    from gridshift.eval.cascade_plots import write_figures
+    from gridshift.eval.cascade_report import write_report
+    from gridshift.eval.leaderboard import Progress
 
-    from gridshift.agents.registry import make_policy
-    from gridshift.eval.runner import run_episode
+    if gas not in (None, "gas_literal") or stagger not in (None, "gas_stagger"):
+        raise ValueError(f"gas={gas!r}, stagger={stagger!r} are no longer used: the study runs both GAS base rules "
+                         "(literal, intent), alone and staggered on the same base; pass sweeps=... to choose sweeps")
+    from gridshift.envs.dcgrid.scenario import load_scenario
 
-    g = df[(df.sweep == "phase") & (df.policy == gas)].copy()
-    g = g[np.isfinite(g.rebound_ratio.astype(float))]
-    if g.empty:
-        return {}
-    best = g.sort_values("rebound_ratio").iloc[-1]
-    kw = {"penetration": best.penetration, "n_datacenters": int(best.n_datacenters), "horizon_steps": horizon_steps}
-    rec = run_episode(make_policy(gas), scenario, int(best.seed), **kw)
-    base = run_episode(make_policy("fifo"), scenario, int(best.seed), **kw)
-    gr, gb = rec.grid, base.grid
-    stress = (gr.dr_active | gr.emergency_active).to_numpy().copy()
-    net = (gr.demand_mw + gr.dc_load_total_mw - gr.renewable_available_mw).to_numpy()
-    stress |= net >= np.quantile(net, 0.9)
-    # The longest stress run and a window around it.
-    runs, start = [], None
-    for t, s in enumerate(list(stress) + [False]):
-        if s and start is None:
-            start = t
-        if not s and start is not None:
-            runs.append((start, t))
-            start = None
-    if not runs:
-        return {}
-    a, b = max(runs, key=lambda r: r[1] - r[0])
-    lo, hi = max(0, a - 24), min(len(gr), b + 32)
-    h = np.arange(lo, hi) * rec.scenario.step_hours
-    fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True, dpi=100)
-    axes[0].plot(h, gr.dc_load_total_mw[lo:hi], label=f"{gas}: DC load")
-    axes[0].plot(h, gb.dc_load_total_mw[lo:hi], "--", color="gray", label="FIFO (no deferral)")
-    pre = gr.dc_load_total_mw[max(0, a - 8):a].mean()
-    axes[0].axhline(pre, color="k", lw=0.8, ls=":", label="pre-event mean")
-    axes[0].set_ylabel("aggregate DC load MW")
-    axes[1].plot(h, gr.dc_flex_total_mw[lo:hi], label=f"{gas}: flexible IT load")
-    axes[1].plot(h, gb.dc_flex_total_mw[lo:hi], "--", color="gray", label="FIFO")
-    axes[1].set_ylabel("flexible MW")
-    axes[2].plot(h, gr.price_usd_per_mwh[lo:hi], color="tab:red", label=gas)
-    axes[2].plot(h, gb.price_usd_per_mwh[lo:hi], "--", color="gray", label="FIFO")
-    axes[2].set_ylabel("price $/MWh")
-    axes[2].set_xlabel("episode hour (shaded: stress event)")
-    for ax in axes:
-        ax.axvspan(a * rec.scenario.step_hours, b * rec.scenario.step_hours, color="orange", alpha=0.2, lw=0)
-        ax.legend(fontsize=7)
-    fig.suptitle(f"stress event, penetration {best.penetration:g}, {int(best.n_datacenters)} DCs, seed {int(best.seed)}", fontsize=10)
-    fig.tight_layout()
-    p = out / "event_timeseries.png"
-    fig.savefig(p)
-    plt.close(fig)
-    (out / "event.json").write_text(json.dumps({**kw, "seed": int(best.seed), "event_steps": [int(a), int(b)]}) + "\n")
-    return {"event_timeseries": p}
+    # Bad scenario values fail first, naming the field (before any run).
+    for p in penetrations:
+        for n in (*n_dcs, cell_n_dcs):
+            load_scenario(scenario, **{**(overrides or {}), "penetration": p, "n_datacenters": n,
+                                       "horizon_steps": horizon_steps})
+    for name, vals in (("widths", widths), ("bands", bands), ("windows", windows)):
+        bad = [v for v in vals if not (np.isfinite(v) and v >= 0)]
+        if bad:
+            raise ValueError(f"{name}={list(vals)!r} is invalid: allowed finite numbers >= 0 (got {bad})")
+    unknown = sorted(set(sweeps) - set(SWEEPS))
+    if unknown:
+        raise ValueError(f"sweeps={list(sweeps)!r} is invalid: unknown {unknown}; allowed any of {list(SWEEPS)}")
+    if len(seeds) < 2:
+        raise ValueError(f"seeds={list(seeds)!r} is invalid: allowed at least 2 seeds (the study reports bootstrap "
+                         "CIs over seeds; use 10 or more)")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    n_cells = _count_cells(sweeps, penetrations, n_dcs, widths, bands, windows)
+    bar = Progress(n_cells, "cell runs") if progress else None
+    run = CascadeRunner(scenario, seeds, horizon_steps, overrides, progress=bar)
+    extras: dict = {"seeds": list(seeds), "scenario": scenario, "horizon_steps": horizon_steps}
+    nd = int(cell_n_dcs)
+    pens = tuple(float(p) for p in penetrations)
+
+    if "phase" in sweeps:
+        for p in pens:
+            for n in n_dcs:
+                cfg = {"penetration": p, "n_datacenters": int(n), "fleet_adequacy": "scaled"}
+                run.add_fifo_rows("phase", cfg)
+                for base in BASES:
+                    run.run("phase", f"{base} hetero", f"gas_{base}_hetero", cfg, kwargs={"threshold_sd": HETERO_SD},
+                            tags={"base": base, "staggered": False})
+                    run.run("phase", f"{base} hetero + stagger", "gas_stagger", cfg,
+                            kwargs={"base": base, "random_thresholds": False, "threshold_sd": HETERO_SD, **STAGGER},
+                            tags={"base": base, "staggered": True})
+    if "adequacy" in sweeps:
+        for a in ("fixed", "scaled"):
+            for p in pens:
+                cfg = {"penetration": p, "n_datacenters": nd, "fleet_adequacy": a}
+                run.add_fifo_rows("adequacy", cfg)
+                for pol in ("gas_literal", "gas_intent", "price_threshold"):
+                    run.run("adequacy", pol, pol, cfg)
+    if "emergency" in sweeps:
+        keep = {}
+        hi = [p for p in pens if p >= 0.3] or [max(pens)]
+        for rule in ("fixed", "hysteresis"):
+            for p in hi:
+                cfg = {"penetration": p, "n_datacenters": nd, "fleet_adequacy": "fixed", "emergency_rule": rule}
+                run.add_fifo_rows("emergency", cfg)
+                for pol in ("gas_literal", "gas_intent"):
+                    k = run.run("emergency", pol, pol, cfg, keep=(p == max(hi)))
+                    if k:
+                        keep[(rule, pol)] = k["closed"][0]
+                if p == max(hi):
+                    keep[(rule, "fifo")] = run.fifo(cfg)["records"][0]
+        extras["emergency_records"] = keep
+    if "stagger" in sweeps:
+        for p in [q for q in pens if 0.1 <= q <= 0.35] or pens[:1]:
+            cfg = {"penetration": p, "n_datacenters": nd, "fleet_adequacy": "scaled"}
+            run.add_fifo_rows("stagger", cfg)
+            for base in BASES:
+                run.run("stagger", f"gas_{base}", f"gas_{base}", cfg, tags={"base": base, "mechanism": "none"})
+                for mech in ("thresholds", "ramp", "all"):
+                    run.run("stagger", f"{base} + {mech}", "gas_stagger", cfg, kwargs=_stagger_kwargs(base, mech),
+                            tags={"base": base, "mechanism": mech})
+                for wdw in windows:
+                    run.run("stagger", f"{base} + delay {wdw}", "gas_stagger", cfg,
+                            kwargs=_stagger_kwargs(base, "delay", int(wdw)),
+                            tags={"base": base, "mechanism": f"delay {wdw}"})
+    if "price_band" in sweeps:
+        elast = []
+        for p in pens:
+            cfg = {"penetration": p, "n_datacenters": nd, "fleet_adequacy": "scaled"}
+            f = run.fifo(cfg)
+            run.add_fifo_rows("price_band", cfg)
+            ref = float(np.median(np.concatenate([g["price_usd_per_mwh"].to_numpy(float) for g in f["grids"].values()])))
+            for w in widths:
+                run.run("price_band", f"w={w:g}", "price_band", cfg,
+                        kwargs={"width_usd_per_mwh": float(w), "reference_usd_per_mwh": ref},
+                        tags={"width_usd_per_mwh": float(w), "reference_usd_per_mwh": ref})
+                from gridshift.eval.cascade_theory import elasticity
+
+                elast.append({"penetration": p, "width_usd_per_mwh": float(w), "reference_usd_per_mwh": ref,
+                              **elasticity(f["slopes"], f["flexible_mw"], float(w))})
+        extras["elasticity"] = pd.DataFrame(elast)
+    if "resume_band" in sweeps:
+        pred = []
+        for p in [q for q in pens if q <= 0.35] or pens[:1]:
+            cfg = {"penetration": p, "n_datacenters": nd, "fleet_adequacy": "scaled"}
+            run.add_fifo_rows("resume_band", cfg)
+            for base in BASES:
+                for b in bands:
+                    run.run("resume_band", f"{base} b={b:g}", f"gas_{base}_band", cfg,
+                            kwargs={"resume_band": float(b)},
+                            tags={"base": base, "resume_band": float(b)})
+            pj = predicted_signal_jump(p, scenario, **{**(overrides or {}), "fleet_adequacy": "scaled",
+                                                       "n_datacenters": nd})
+            pred.append(pj)
+        extras["prediction"] = pd.DataFrame(pred)
+    if "virginia" in sweeps:
+        keep = {}
+        for wdw in (0.0, 1.0):
+            # the event starts 19 h into the horizon: 32 h of horizon cover it and its aftermath
+            cfg = {"scenario": "virginia_2024", "load_loss_return_window_h": wdw, "horizon_steps": VIRGINIA_HORIZON}
+            run.add_fifo_rows("virginia", cfg, tags={"return_window_h": wdw})
+            keep[(wdw, "fifo")] = run.fifo(cfg)["records"][0]
+            for pol in ("gas_literal", "gas_intent"):
+                k = run.run("virginia", pol, pol, cfg, tags={"return_window_h": wdw}, keep=True)
+                keep[(wdw, pol)] = k["closed"][0]
+                keep[(wdw, pol, "open")] = k["open"][0]
+        extras["virginia_records"] = keep
+    if "em_checks" in sweeps:
+        for guard in (True, False):
+            cfg = {"n_datacenters": nd, "sla_guard": guard}
+            run.add_fifo_rows("em_checks", cfg)
+            for pol in ("random", "gas_literal", "gas_intent", "price_threshold"):
+                run.run("em_checks", pol, pol, cfg, feedbacks=("closed",))
+
+    df = run.frame()
+    df.to_csv(out / "cascade_runs.csv", index=False)
+    if "prediction" in extras:
+        extras["prediction"].to_csv(out / "cascade_prediction.csv", index=False)
+    if "elasticity" in extras:
+        extras["elasticity"].to_csv(out / "cascade_elasticity.csv", index=False)
+    extras["wall_s"] = time.perf_counter() - t0
+    extras["sim_wall_s"] = run.wall_s
+    extras["episodes"] = run.episodes
+    paths = write_figures(df, extras, out)
+    summary, report = write_report(df, extras, out, paths)
+    paths["report"] = report
+    wall = time.perf_counter() - t0
+    if log:
+        log(f"cascade study: {run.episodes} episodes in {wall:.0f} s ({run.wall_s:.0f} s simulating)")
+    return {"runs": df, "summary": summary, "prediction": extras.get("prediction"), "paths": paths, "wall_s": wall,
+            "episodes": run.episodes}
 
 
-def _md(frame: pd.DataFrame, index: bool = True) -> str:
-    """A Markdown table (pandas' to_markdown needs the tabulate package)."""
-    f = frame.reset_index() if index else frame
-    head = "| " + " | ".join(str(c) for c in f.columns) + " |"
-    sep = "| " + " | ".join("---" for _ in f.columns) + " |"
-    body = ["| " + " | ".join(f"{v:g}" if isinstance(v, (float, np.floating)) else str(v) for v in row) + " |"
-            for row in f.itertuples(index=False)]
-    return "\n".join([head, sep, *body])
-
-
-def _report(df, pred, out, gas, stagger, wall_s, seeds) -> Path:
-    band = _band(gas)
-    lines = ["# Cascade study", "",
-             f"Seeds {list(seeds)}; wall time {wall_s:.0f} s. Runs in `cascade_runs.csv`, predictions in `cascade_prediction.csv`.", "",
-             "## Phase diagram: penetration x number of DCs", ""]
-    for pol in (gas, stagger):
-        g = df[(df.sweep == "phase") & (df.policy == pol)]
-        piv = g.pivot_table(index="n_datacenters", columns="penetration", values="rebound_ratio", aggfunc="mean")
-        lines += [f"Rebound ratio, `{pol}` (rows: DCs, columns: penetration):", "", piv.round(2).pipe(_md), ""]
-        piv = g.pivot_table(index="n_datacenters", columns="penetration", values="price_spike_count", aggfunc="mean")
-        lines += [f"Price spikes per episode, `{pol}`:", "", piv.round(1).pipe(_md), ""]
-    fifo = df[df.sweep == "fifo"].groupby("penetration")[["rebound_ratio", "price_spike_count", "unserved_mwh"]].mean()
-    lines += ["FIFO (no deferral) at the staggering sweep's size, for reference:", "", fifo.round(2).pipe(_md), ""]
-    lines += ["## Staggering window", ""]
-    g = df[df.sweep == "window"]
-    piv = g.pivot_table(index="window", columns="penetration", values="rebound_ratio", aggfunc="mean")
-    lines += [f"Rebound ratio of `{stagger}` by resumption window (steps):", "", piv.round(2).pipe(_md), ""]
-    lines += ["## Predicted boundary (DESIGN §11)", "",
-              f"GAS hysteresis band (urgent − defer threshold) of `{gas}`: {band:.3f}.", "",
-              _md(pred.round(4), index=False), ""]
-    cross = pred.loc[pred.gas_jump > band, "penetration"]
-    lines.append(f"Against the nominal band: predicted oscillation from penetration {cross.min():g} on." if len(cross)
-                 else "Against the nominal band, the predicted signal jump stays below the band at every penetration swept: "
-                      "no oscillation predicted.")
-    eff = _effective_band(gas)
-    cross = pred.loc[pred.gas_jump > eff, "penetration"]
-    lines += ["", f"Effective band of `{gas}` as implemented (resume − defer threshold): {eff:.3f}. "
-              + (f"Any signal jump above it can flip a decision back, so against the effective band the predictor flags "
-                 f"every penetration from {cross.min():g} on. Whether a flip becomes a sustained oscillation then depends "
-                 "on the signal's other drivers (see the rebound ratios above), not on a margin in the rule." if len(cross) else
-                 "The predicted signal jump stays below it at every penetration swept.")]
-    (out / "cascade_report.md").write_text("\n".join(lines) + "\n")
-    return out / "cascade_report.md"
+def _count_cells(sweeps, pens, n_dcs, widths, bands, windows) -> int:
+    pens = list(pens)
+    c = 0
+    if "phase" in sweeps:
+        c += len(pens) * len(n_dcs) * 4 * 2
+    if "adequacy" in sweeps:
+        c += 2 * len(pens) * 3 * 2
+    if "emergency" in sweeps:
+        c += 2 * max(1, len([p for p in pens if p >= 0.3])) * 2 * 2
+    if "stagger" in sweeps:
+        c += max(1, len([p for p in pens if 0.1 <= p <= 0.35])) * 2 * (4 + len(windows)) * 2
+    if "price_band" in sweeps:
+        c += len(pens) * len(widths) * 2
+    if "resume_band" in sweeps:
+        c += max(1, len([p for p in pens if p <= 0.35])) * 2 * len(bands) * 2
+    if "virginia" in sweeps:
+        c += 2 * 2 * 2
+    if "em_checks" in sweeps:
+        c += 2 * 4
+    return c

@@ -1,13 +1,16 @@
 """Episode metrics, computed from the job ledger and the grid record (never from rewards).
 
-The runner's records cover the horizon **plus the settlement phase** (DESIGN §12), so every
-metric below is over the same work for every policy of a seed.
+The runner's records cover the horizon **plus the settlement phase** (DESIGN §12): work,
+cost and emissions accounting is over horizon + settlement, the same work for every policy of
+a seed. The cascade metrics (stress, rebound, spikes, oscillation) are over the **horizon rows
+only** (the record's ``settlement`` column is False), where the policy decides
+(:mod:`gridshift.eval.metrics_cascade`).
 
 ``compute_metrics(ledger, grid, dc, step_hours=..., dr_threshold_mw=...)`` returns one flat
 ``dict[str, float]``. Counts are floats too, so the dict is JSON-ready. ``NaN`` marks a value
 that is undefined in the episode: for example, no started jobs of a class, or no stress event
-with steps before and after it. ``falsifiability(metrics, fifo_metrics)`` turns a metrics dict
-into the three EM §V pass/fail checks (DESIGN §8).
+with steps before and after it. ``falsifiability(metrics, fifo_metrics, guard_off_metrics)``
+turns a metrics dict into the EM §V pass/fail checks (DESIGN §8).
 
 Inputs and conventions
 ----------------------
@@ -25,12 +28,10 @@ Inputs and conventions
   ``T + r > deadline_step``. This includes every job whose deadline has passed
   (``deadline_step <= T``). Doomed jobs count as **late**. Other unfinished jobs could still
   succeed: they are censored, and left out of every outcome denominator.
-* **Stress steps.** Net demand is ``demand_mw + dc_load_total_mw - renewable_available_mw``
-  (MW). A step is a stress step if its net demand is in the top decile, i.e.
-  ``>= np.quantile(net, 0.9)`` (linear interpolation; ties included), **or** if
-  ``reserve_mw < dr_threshold_mw``.
-* **Events** (for rebound) are the maximal runs of consecutive steps that are stress steps or
-  have ``dr_active``.
+* **Stress steps** (horizon) are fixed by the exogenous inputs, never by the policy: the no-DC
+  net demand ``demand_mw - renewable_available_mw`` at or above ``stress_net_demand_mw`` (the
+  cascade study fixes it per scenario; default: the episode's own 0.9 quantile of the no-DC net
+  demand). See :mod:`gridshift.eval.metrics_cascade` for events and thresholds.
 
 Metrics (name: unit, definition)
 --------------------------------
@@ -48,7 +49,6 @@ Metrics (name: unit, definition)
   over E1–E3 pooled. NaN if no such job started.
 * ``carbon_attributional_t``: tCO2,
   ``sum(dc_load_total_mw × dt × avg_ci_g_per_kwh) / 1000`` (g/kWh = kg/MWh).
-  ``carbon_consequential_t``: tCO2, the same with ``marginal_ci_g_per_kwh``.
 * ``drop_or_late_rate_e{c}`` for ``c`` in 0..3: fraction, (dropped + completed late + doomed)
   / decided jobs of class ``c`` (NaN if none is decided). ``drop_or_late_rate_flex``: the same
   over E1–E3. ``dropped_rate`` and ``late_rate``: fractions over all decided jobs, of dropped
@@ -68,7 +68,7 @@ Metrics (name: unit, definition)
 **Work** (DESIGN §12; IT energy ``power_mw x duration_steps x dt`` of arrived jobs)
 
 * ``work_arrived_mwh``: MWh, all arrived jobs. ``work_served_mwh``: jobs completed (on time or
-  late). ``work_dropped_mwh``: jobs dropped (their whole energy: the work is lost even if part of
+  late); ``work_late_mwh`` of them completed late. ``work_dropped_mwh``: jobs dropped (their whole energy: the work is lost even if part of
   it ran). ``work_open_mwh`` and ``jobs_open``: still queued or running at the end of the record.
   After the settlement phase ``jobs_open = 0`` and ``arrived = served + dropped`` exactly.
 * ``cost_per_mwh_served_usd``: USD/MWh, the DCs' cost (energy bill + carbon cost + SLA and
@@ -80,44 +80,51 @@ Metrics (name: unit, definition)
 **Economics** (sums over steps and DCs of the ``dc`` arrays)
 
 * ``dc_energy_bill_usd`` (``bill_usd``), ``dr_revenue_usd``, ``dc_carbon_cost_usd``
-  (``carbon_cost_usd``), ``sla_penalty_usd`` and ``emergency_penalty_usd``: all in USD.
-* ``social_cost_usd``: USD, ``system_cost_usd + sla_penalty_usd + emergency_penalty_usd``.
+  (``carbon_cost_usd``), ``sla_penalty_usd`` and ``emergency_penalty_usd``: all in USD. DR
+  revenue is paid by the core only for reductions while no emergency order is in force; the
+  energy it pays for and the rebound after each event are ``dr_curtailed_mwh`` and
+  ``dr_rebound_mwh`` (:mod:`gridshift.eval.metrics_cascade`).
+* ``social_cost_usd``: USD, **the grid's system cost**, ``system_cost_usd`` = fuel + VOLL x
+  unserved energy + carbon price x emissions. It excludes every reward parameter: SLA and
+  emergency penalties are prices the scenario sets for the agents' rewards, so a KPI that added
+  them would move when only a penalty changes. Lateness and drops are reported as their own
+  metrics (``late_rate``, ``dropped_rate``, ``work_late_mwh``, ``work_dropped_mwh``).
 
-**Cascade**
+**Counterfactual emissions** (horizon + settlement; need the no-DC re-clearing ``no_dc``, the
+runner's :func:`gridshift.eval.metrics_cascade.no_dc_clearing`)
 
-* ``rebound_ratio``: dimensionless, the maximum over events of
-  ``max(L[e+1 .. e+W]) / mean(L[s-W .. s-1])``, where ``L`` is the aggregate DC load, the event
-  covers steps ``s..e`` and ``W = rebound_window_steps``. Windows are clipped to the episode.
-  An event is skipped if either window is empty or if the pre-event mean is <= 0.
-  ``rebound_ratio_mean``: the mean over the same events. ``rebound_events``: how many events
-  were scored. Both ratios are NaN when no event can be scored.
-* ``max_ramp_mw_per_step``: MW/step, ``max |diff(dc_load_total_mw)|`` (NaN if ``T < 2``).
-* ``price_spike_count``: the number of steps with ``price_usd_per_mwh`` above the threshold.
-  The threshold is ``price_spike_usd_per_mwh`` if given, else 3 × the episode's median price,
-  and is reported as ``price_spike_threshold_usd_per_mwh``. ``price_max_usd_per_mwh``: USD/MWh,
-  the maximum price.
-* ``sync_index``: dimensionless in [-1, 1], the mean over DC pairs of the Pearson correlation
-  of their flexible load series ``dc["flex_mw"][:, i]``. Constant series are skipped. NaN if
-  fewer than 2 series vary.
-* ``unserved_mwh``: MWh, ``sum(unserved_mw) × dt``. ``emergency_steps``: the number of steps
-  with ``emergency_active``. ``emergency_orders``: the number of steps with
-  ``emergency_issued``. ``dr_steps``: the number of steps with ``dr_active``.
-* ``system_peak_mw``: MW, ``max(total_demand_mw)``. ``system_peak_no_dc_mw``: MW,
-  ``max(demand_mw)``, the no-DC counterfactual (same exogenous demand, no DC load).
-  ``peak_increase_mw``: MW, their difference.
+* ``carbon_consequential_t``: tCO2, the system's emissions with the DCs minus without them (the
+  grid re-cleared along the same exogenous inputs with no DC load). ``dc_system_cost_usd``: the
+  same difference of system cost. NaN without ``no_dc``. ``carbon_marginal_proxy_t``: tCO2,
+  ``sum(dc_load_total_mw x dt x marginal_ci_g_per_kwh) / 1000``, the per-step marginal proxy.
+
+**Cascade** (horizon rows only; fixed thresholds): see :mod:`gridshift.eval.metrics_cascade`
+(stress, rebound, price spikes and volatility, sync index, oscillation, DR accounting).
+``unserved_mwh`` (whole record), ``system_peak_mw`` (``max(total_demand_mw)``),
+``system_peak_no_dc_mw`` (``max(demand_mw)``) and ``peak_increase_mw`` (their difference) are
+computed here.
 
 **EM falsifiability inputs**
 
-* ``e2e3_volume_share``: fraction, the E2+E3 share of the total ``energy_mwh`` of arrived jobs.
+* ``e2e3_volume_share``: fraction, the E2+E3 share of the total ``energy_mwh`` of arrived jobs
+  (a property of the job mix, reported for reference).
+* ``e2e3_deferred_share``: fraction, the energy of arrived E2+E3 jobs **the policy deferred**
+  (started at least one step after arrival, or never started) over the energy of all arrived
+  jobs: the volume the policy actually shifted. Waits for IT capacity count too, so FIFO's own
+  share is the floor (about 4 % on the default scenario).
 * ``sla_violation_rate_e1e2``: fraction, E1+E2 jobs dropped or late (doomed included) / E1+E2
   decided jobs.
 
 Falsifiability checks (``falsifiability``)
 -------------------------------------------
-* ``e2e3_volume_ge_30pct``: ``e2e3_volume_share >= 0.30``.
+* ``e2e3_deferred_ge_30pct``: ``e2e3_deferred_share >= 0.30``.
 * ``alignment_gain_ge_8pp``: ``renewable_alignment - fifo.renewable_alignment >= 0.08``. None
   without FIFO metrics.
-* ``sla_e1e2_le_2pct``: ``sla_violation_rate_e1e2 <= 0.02``.
+* ``sla_e1e2_le_2pct``: ``sla_violation_rate_e1e2 <= 0.02`` in the run as given (the SLA guard
+  of the env starts any job at zero slack, so with the guard on this check passes for almost
+  any policy).
+* ``sla_e1e2_le_2pct_guard_off``: the same on metrics of the same policy and seed run with
+  ``sla_guard = False`` (only when such metrics are passed): the check that can fail.
 
 A check is None when its input is NaN or missing.
 """
@@ -129,6 +136,13 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+
+from gridshift.eval.metrics_cascade import (
+    PRICE_SPIKE_USD_PER_MWH,
+    cascade_metrics,
+    consequential,
+    horizon_rows,
+)
 
 #: Headline metrics shown on the leaderboard.
 HEADLINE = (
@@ -177,29 +191,6 @@ def _p95(x: np.ndarray) -> float:
 
 def _col(grid: pd.DataFrame, name: str) -> np.ndarray:
     return grid[name].to_numpy(dtype=float)
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last) step of each maximal run of True."""
-    m = np.concatenate(([False], mask.astype(bool), [False]))
-    d = np.diff(m.astype(np.int8))
-    starts = np.flatnonzero(d == 1)
-    ends = np.flatnonzero(d == -1) - 1
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
-
-
-def _sync_index(flex: np.ndarray) -> float:
-    flex = np.asarray(flex, dtype=float)
-    if flex.ndim != 2:
-        return NAN
-    sd = flex.std(axis=0)
-    scale = np.maximum(np.abs(flex).max(axis=0, initial=0.0), 1.0)
-    valid = sd > 1e-12 * scale
-    if valid.sum() < 2:
-        return NAN
-    c = np.corrcoef(flex[:, valid], rowvar=False)
-    iu = np.triu_indices(c.shape[0], k=1)
-    return float(np.mean(c[iu]))
 
 
 def _job_metrics(ledger: pd.DataFrame, T: int, dt: float) -> dict[str, float]:
@@ -258,6 +249,7 @@ def _job_metrics(ledger: pd.DataFrame, T: int, dt: float) -> dict[str, float]:
     # Work accounting (DESIGN §12): after settlement every arrived job is served or dropped.
     m["work_arrived_mwh"] = float(energy.sum())
     m["work_served_mwh"] = float(energy[done].sum())
+    m["work_late_mwh"] = float(energy[late_done].sum())
     m["work_dropped_mwh"] = float(energy[dropped].sum())
     m["work_open_mwh"] = float(energy[open_].sum())
     m["jobs_open"] = float(np.sum(open_))
@@ -265,6 +257,9 @@ def _job_metrics(ledger: pd.DataFrame, T: int, dt: float) -> dict[str, float]:
     e12 = (cls == 1) | (cls == 2)
     m["sla_violation_rate_e1e2"] = _ratio(np.sum(bad & e12), np.sum(decided & e12))
     m["e2e3_volume_share"] = _ratio(energy[cls >= 2].sum(), energy.sum())
+    # what the policy actually shifted: E2+E3 jobs started at least one step after arrival, or never
+    deferred = (cls >= 2) & (~started | (start - arrival >= 1))
+    m["e2e3_deferred_share"] = _ratio(energy[deferred].sum(), energy.sum())
     return m
 
 
@@ -276,9 +271,14 @@ def compute_metrics(
     step_hours: float,
     dr_threshold_mw: float,
     rebound_window_steps: int = 8,
-    price_spike_usd_per_mwh: float | None = None,
+    price_spike_usd_per_mwh: float = PRICE_SPIKE_USD_PER_MWH,
+    stress_net_demand_mw: float | None = None,
+    no_dc: pd.DataFrame | None = None,
 ) -> dict[str, float]:
-    """All episode metrics as a flat ``{name: float}`` dict (see the module docstring)."""
+    """All episode metrics as a flat ``{name: float}`` dict (see the module docstring).
+
+    ``no_dc`` is the grid re-cleared without the DCs over the record's steps (same rows), for
+    the consequential metrics; ``stress_net_demand_mw`` the scenario's fixed stress threshold."""
     dt = float(step_hours)
     T = len(grid)
     m: dict[str, float] = {}
@@ -287,26 +287,22 @@ def compute_metrics(
     flex = _col(grid, "dc_flex_total_mw")
     demand = _col(grid, "demand_mw")
     total = _col(grid, "total_demand_mw")
-    price = _col(grid, "price_usd_per_mwh")
     rf = _col(grid, "renewable_fraction")
-    reserve = _col(grid, "reserve_mw")
-    dr = grid["dr_active"].to_numpy(dtype=bool)
 
-    # --- stress and the EM outcomes
-    net = demand + load - _col(grid, "renewable_available_mw")
-    stress = reserve < dr_threshold_mw
-    if T:
-        stress = stress | (net >= np.quantile(net, 0.9))
-    ls = load[stress]
-    m["peak_dc_load_stress_mw"] = _mean(ls)
-    m["max_dc_load_stress_mw"] = float(ls.max()) if ls.size else NAN
-    m["stress_steps"] = float(stress.sum())
+    # --- cascade metrics, the EM stress outcome among them: horizon rows only
+    h = horizon_rows(grid)
+    gh = grid[h] if not h.all() else grid
+    dch = {k: np.asarray(v)[h] for k, v in dc.items()} if not h.all() else dc
+    m.update(cascade_metrics(gh, dch, step_hours=dt, dr_threshold_mw=dr_threshold_mw,
+                             stress_net_demand_mw=stress_net_demand_mw, rebound_window_steps=rebound_window_steps,
+                             price_spike_usd_per_mwh=price_spike_usd_per_mwh))
 
     high = rf > np.median(rf) if T else np.zeros(0, dtype=bool)
     m["renewable_alignment"] = _ratio(flex[high].sum(), flex.sum())
 
     m["carbon_attributional_t"] = float(np.sum(load * dt * _col(grid, "avg_ci_g_per_kwh")) / 1000.0)
-    m["carbon_consequential_t"] = float(np.sum(load * dt * _col(grid, "marginal_ci_g_per_kwh")) / 1000.0)
+    m["carbon_marginal_proxy_t"] = float(np.sum(load * dt * _col(grid, "marginal_ci_g_per_kwh")) / 1000.0)
+    m.update(consequential(grid, no_dc))
 
     m.update(_job_metrics(ledger, T, dt))
 
@@ -324,33 +320,11 @@ def compute_metrics(
     m["dc_carbon_cost_usd"] = dsum("carbon_cost_usd")
     m["sla_penalty_usd"] = dsum("sla_penalty_usd")
     m["emergency_penalty_usd"] = dsum("emergency_penalty_usd")
-    m["social_cost_usd"] = m["system_cost_usd"] + m["sla_penalty_usd"] + m["emergency_penalty_usd"]
+    m["social_cost_usd"] = m["system_cost_usd"]
     dc_cost = m["dc_energy_bill_usd"] + m["dc_carbon_cost_usd"] + m["sla_penalty_usd"] + m["emergency_penalty_usd"]
     m["cost_per_mwh_served_usd"] = _ratio(dc_cost, m["work_served_mwh"])
 
-    # --- cascade
-    W = int(rebound_window_steps)
-    ratios = []
-    for s, e in _runs(stress | dr):
-        pre = load[max(0, s - W):s]
-        post = load[e + 1:e + 1 + W]
-        if pre.size and post.size and pre.mean() > 0:
-            ratios.append(post.max() / pre.mean())
-    m["rebound_ratio"] = float(max(ratios)) if ratios else NAN
-    m["rebound_ratio_mean"] = float(np.mean(ratios)) if ratios else NAN
-    m["rebound_events"] = float(len(ratios))
-
-    m["max_ramp_mw_per_step"] = float(np.abs(np.diff(load)).max()) if T >= 2 else NAN
-    thr = float(price_spike_usd_per_mwh) if price_spike_usd_per_mwh is not None else (
-        3.0 * float(np.median(price)) if T else NAN)
-    m["price_spike_threshold_usd_per_mwh"] = thr
-    m["price_spike_count"] = float(np.sum(price > thr))
-    m["price_max_usd_per_mwh"] = float(price.max()) if T else NAN
-    m["sync_index"] = _sync_index(dc["flex_mw"]) if "flex_mw" in dc else NAN
     m["unserved_mwh"] = float(_col(grid, "unserved_mw").sum() * dt)
-    m["emergency_steps"] = float(grid["emergency_active"].to_numpy(dtype=bool).sum())
-    m["emergency_orders"] = float(grid["emergency_issued"].to_numpy(dtype=bool).sum())
-    m["dr_steps"] = float(dr.sum())
     m["system_peak_mw"] = float(total.max()) if T else NAN
     m["system_peak_no_dc_mw"] = float(demand.max()) if T else NAN
     m["peak_increase_mw"] = m["system_peak_mw"] - m["system_peak_no_dc_mw"]
@@ -367,16 +341,22 @@ def _get(metrics: Mapping[str, float] | None, key: str) -> float | None:
     return None if math.isnan(v) else v
 
 
-def falsifiability(metrics: Mapping[str, float], fifo_metrics: Mapping[str, float] | None = None) -> dict[str, bool | None]:
-    """The three EM §V checks as pass (True) or fail (False). A check is None when it cannot be
+def falsifiability(metrics: Mapping[str, float], fifo_metrics: Mapping[str, float] | None = None,
+                   guard_off_metrics: Mapping[str, float] | None = None) -> dict[str, bool | None]:
+    """The EM §V checks as pass (True) or fail (False). A check is None when it cannot be
     evaluated: its metric is missing or NaN, or, for the alignment gain, there are no FIFO
-    metrics."""
-    vol = _get(metrics, "e2e3_volume_share")
+    metrics. ``sla_e1e2_le_2pct_guard_off`` is present only when ``guard_off_metrics`` (the same
+    policy and seed run with ``sla_guard = False``) are given."""
+    vol = _get(metrics, "e2e3_deferred_share")
     al = _get(metrics, "renewable_alignment")
     al0 = _get(fifo_metrics, "renewable_alignment")
     sla = _get(metrics, "sla_violation_rate_e1e2")
-    return {
-        "e2e3_volume_ge_30pct": None if vol is None else bool(vol >= 0.30),
+    out = {
+        "e2e3_deferred_ge_30pct": None if vol is None else bool(vol >= 0.30),
         "alignment_gain_ge_8pp": None if al is None or al0 is None else bool(al - al0 >= 0.08 - 1e-12),
         "sla_e1e2_le_2pct": None if sla is None else bool(sla <= 0.02),
     }
+    if guard_off_metrics is not None:
+        off = _get(guard_off_metrics, "sla_violation_rate_e1e2")
+        out["sla_e1e2_le_2pct_guard_off"] = None if off is None else bool(off <= 0.02)
+    return out

@@ -22,6 +22,7 @@ from gridshift.envs.dcgrid.ledger import ledger_frame
 from gridshift.envs.dcgrid.scenario import Scenario, load_scenario
 from gridshift.envs.dcgrid.vector import DCGridVectorEnv
 from gridshift.envs.grid.copper_plate import _OUT_FIELDS as GRID_FIELDS
+from gridshift.eval.metrics_cascade import no_dc_clearing
 from gridshift.eval.runfiles import (
     RUN_SCHEMA,
     atomic_write_bytes,
@@ -49,6 +50,9 @@ class EpisodeRecord:
     rewards: np.ndarray | None = None
     """Per-step, per-agent rewards [T, N] in the scenario's reward mode (for learning curves only;
     the metrics never read them)."""
+    no_dc: pd.DataFrame | None = None
+    """The grid re-cleared without the DCs over the record's steps (same exogenous inputs), for
+    the consequential emissions (:func:`gridshift.eval.metrics_cascade.no_dc_clearing`)."""
 
     @property
     def steps(self) -> int:
@@ -135,15 +139,17 @@ def run_episode(policy: Policy, scenario: str | Scenario = "default", seed: int 
         extra.update(policy.stats())
     g, dcrec = rec.frames(T)
     led = ledger_frame(env.params, env.state, 0)
+    no_dc = no_dc_clearing(env.params, env.state, sc.warmup_steps, [len(g)])[0]
     return EpisodeRecord(policy=getattr(policy, "name", type(policy).__name__), scenario=sc, seed=seed, grid=g,
-                         dc=dcrec, ledger=led, wall_s=time.perf_counter() - t0, rewards=rewards, extra=extra)
+                         dc=dcrec, ledger=led, wall_s=time.perf_counter() - t0, rewards=rewards, extra=extra,
+                         no_dc=no_dc)
 
 
 def episode_metrics(rec: EpisodeRecord) -> dict[str, float]:
     from gridshift.eval.metrics import compute_metrics
 
     m = compute_metrics(rec.ledger, rec.grid, rec.dc, step_hours=rec.scenario.step_hours,
-                        dr_threshold_mw=rec.scenario.dr_reserve_threshold_mw)
+                        dr_threshold_mw=rec.scenario.dr_reserve_threshold_mw, no_dc=rec.no_dc)
     m.update({k: float(v) for k, v in rec.extra.items()})
     return m
 

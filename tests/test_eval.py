@@ -141,14 +141,20 @@ def test_cascade_outputs_and_prediction(tmp_path):
     assert hi["flex_mw"] == pytest.approx(6 * lo["flex_mw"])
     assert hi["d_peak_demand_penalty"] == pytest.approx(hi["flex_mw"] / 60000.0)
     assert hi["price_jump_usd_per_mwh"] >= lo["price_jump_usd_per_mwh"] >= 0
-    res = run_cascade(tmp_path, penetrations=(0.05, 0.3), n_dcs=(2, 4), windows=(0, 4), seeds=(0,), horizon_steps=32,
-                      progress=False)
-    for name in ("phase_rebound_ratio.png", "phase_price_spike_count.png", "phase_unserved_mwh.png",
-                 "stagger_window.png", "cascade_report.md", "cascade_runs.csv"):
+    res = run_cascade(tmp_path, penetrations=(0.05, 0.3), n_dcs=(2, 4), seeds=(0, 1), horizon_steps=32,
+                      sweeps=("phase",), progress=False, log=None)
+    for name in ("phase_redeferrals.png", "phase_rebound_ratio_vs_fifo.png", "phase_dflex_acf1.png",
+                 "cascade_report.md", "cascade_runs.csv", "cascade_summary.csv"):
         assert (tmp_path / name).exists(), name
-    df = res["runs"]
-    assert len(df) == 2 * 2 * 2 + 2 * 2 + 2  # phase + window + fifo
-    assert "Predicted" in (tmp_path / "cascade_report.md").read_text() or "no oscillation predicted" in (tmp_path / "cascade_report.md").read_text()
+    assert len(res["runs"]) == 2 * 2 * (4 * 2 + 1) * 2
+    assert "## Where the cascade comes from" in (tmp_path / "cascade_report.md").read_text()
+
+
+def test_cli_names_every_cascade_sweep():
+    from gridshift.cli import CASCADE_SWEEPS
+    from gridshift.eval.cascade import SWEEPS
+
+    assert CASCADE_SWEEPS == SWEEPS
 
 
 def test_cascade_bands_nominal_and_effective():

@@ -18,11 +18,15 @@ from gridshift.agents.heuristics import (
     FIFOPolicy,
     GASConservativeFallback,
     GASIntent,
+    GASIntentStaggered,
     GASLiteral,
+    GASLiteralStaggered,
     GASStaggerDelay,
     GASStaggered,
     GASStaggerRamp,
     GASStaggerThresholds,
+    GASVariant,
+    PriceBand,
     PriceThreshold,
     RandomPolicy,
     RenewableGreedy,
@@ -33,11 +37,13 @@ from gridshift.envs.dcgrid.observation import build_layout
 
 N = 4
 NAMES = (
-    "fifo", "gas_literal", "gas_intent", "gas_stagger", "gas_stagger_thresholds",
+    "fifo", "gas_literal", "gas_intent", "gas_literal_band", "gas_intent_band", "gas_literal_hetero",
+    "gas_intent_hetero", "gas_stagger", "gas_literal_stagger", "gas_intent_stagger", "gas_stagger_thresholds",
     "gas_stagger_delay", "gas_stagger_ramp", "gas_fallback", "renewable_greedy",
-    "price_threshold", "carbon_forecast", "day_ahead", "random",
+    "price_threshold", "price_band", "carbon_forecast", "day_ahead", "random",
 )  # fmt: skip
-RANDOMISED = ("random", "gas_stagger", "gas_stagger_thresholds", "gas_stagger_delay")
+RANDOMISED = ("random", "gas_stagger", "gas_literal_stagger", "gas_intent_stagger", "gas_stagger_thresholds",
+              "gas_stagger_delay", "gas_literal_hetero", "gas_intent_hetero")
 
 
 @pytest.fixture(scope="module")
@@ -457,3 +463,91 @@ def test_battery_scenario_gets_an_idle_setpoint():
     a = pol.act(v.reset(seed=0)[0][0], None)
     assert a.shape == (v.n_agents, 4) and (a[:, 3] == 0).all()
     v.step(a[None])
+
+
+# ------------------------------------------------------------- cascade-study variants
+
+
+def test_gas_resume_band_holds_until_defer_plus_band(ctx):
+    # Literal base: defer 0.25, urgent 0.5. Penalty 0.1, CI 0.5 -> E1 GAS = RF - 0.6 + 0.3 = RF - 0.3.
+    band = started(GASVariant(base="literal", resume_band=0.1), ctx)
+    plain = started(GASLiteral(), ctx)
+    assert band.resume_threshold == pytest.approx(0.35)
+    for pol in (band, plain):
+        pol.act(grid(ctx.layout, 0.4, 0.1, 0.5), None)  # E1 GAS 0.1 < 0.25: deferred
+    # RF 0.6 -> E1 GAS 0.3: the plain rule resumes (>= 0.25), the banded one waits for 0.35.
+    assert plain.act(grid(ctx.layout, 0.6, 0.1, 0.5), None)[0, 0] == 1.0
+    assert band.act(grid(ctx.layout, 0.6, 0.1, 0.5), None)[0, 0] == 0.0
+    # RF 0.66 -> E1 GAS 0.36 >= 0.35: resumes.
+    assert band.act(grid(ctx.layout, 0.66, 0.1, 0.5), None)[0, 0] == 1.0
+    # A signal that falls back by less than the band (0.36 -> 0.27) does not re-defer the banded rule
+    # (0.27 >= defer 0.25), and a drop below defer does, for both.
+    assert band.act(grid(ctx.layout, 0.57, 0.1, 0.5), None)[0, 0] == 1.0
+    assert band.act(grid(ctx.layout, 0.5, 0.1, 0.5), None)[0, 0] == 0.0
+
+
+def test_gas_band_presets_and_validation():
+    from gridshift.agents.registry import make_policy
+
+    lit, intent = make_policy("gas_literal_band"), make_policy("gas_intent_band")
+    assert (lit.defer_threshold, lit.resume_threshold) == pytest.approx((0.25, 0.30))
+    assert (intent.defer_threshold, intent.resume_threshold) == pytest.approx((0.0, 0.05))
+    assert make_policy("gas_literal_band", resume_band=0.0).resume_threshold == pytest.approx(0.25)
+    with pytest.raises(ValueError, match=r"resume_band=-0\.1 is invalid: allowed a finite number >= 0"):
+        GASVariant(resume_band=-0.1)
+    with pytest.raises(ValueError, match="base='x' is invalid"):
+        GASVariant(base="x")
+
+
+def test_gas_hetero_draws_per_dc_thresholds_from_the_seed(ctx):
+    a = started(GASVariant(base="literal", threshold_sd=0.05), ctx, seed=3)
+    b = started(GASVariant(base="literal", threshold_sd=0.05), ctx, seed=3)
+    c = started(GASVariant(base="literal", threshold_sd=0.05), ctx, seed=4)
+    np.testing.assert_array_equal(a.agent_offsets, b.agent_offsets)
+    assert not np.array_equal(a.agent_offsets, c.agent_offsets)
+    assert len(set(a.agent_offsets.tolist())) == N  # every DC its own thresholds
+    # The offsets are those of default_rng(seed).normal(0, sd, N), added to defer, resume and urgent.
+    np.testing.assert_allclose(a.agent_offsets, np.random.default_rng(3).normal(0.0, 0.05, N))
+    d, r, u = a._thresholds()
+    np.testing.assert_allclose(d[:, 0], 0.25 + a.agent_offsets)
+    np.testing.assert_allclose(u[:, 0], 0.5 + a.agent_offsets)
+    # E1 GAS exactly at the nominal defer threshold 0.25 (RF 0.55): DCs with a positive offset defer, the others run.
+    act = a.act(grid(ctx.layout, 0.55, 0.1, 0.5), None)[:, 0]
+    np.testing.assert_array_equal(act, (a.agent_offsets <= 0).astype(np.float32))
+    # sd 0 is exactly the plain rule.
+    z = started(GASVariant(base="intent", threshold_sd=0.0), ctx)
+    ref = started(GASIntent(), ctx)
+    obs = grid(ctx.layout, np.linspace(0.0, 0.9, N), 0.05, 0.4)
+    np.testing.assert_array_equal(z.act(obs, None), ref.act(obs, None))
+
+
+def test_stagger_on_the_same_base_rule(ctx):
+    obs = grid(ctx.layout, 0.4, 0.1, 0.5)
+    lit = started(GASLiteralStaggered(), ctx)
+    intent = started(GASIntentStaggered(), ctx)
+    np.testing.assert_allclose(lit.score(obs), started(GASLiteral(), ctx).score(obs))
+    np.testing.assert_allclose(intent.score(obs), started(GASIntent(), ctx).score(obs))
+    assert (lit.variant, lit.defer_threshold) == ("literal", 0.25)
+    assert (intent.variant, intent.defer_threshold) == ("intent", 0.0)
+    # the resumption mechanisms on the same heterogeneous DCs as gas_literal_hetero (same draws)
+    het = started(GASVariant(base="literal", threshold_sd=0.05), ctx, seed=5)
+    st = started(GASStaggered(base="literal", random_thresholds=False, threshold_sd=0.05), ctx, seed=5)
+    np.testing.assert_array_equal(het.agent_offsets, st.agent_offsets)
+    # one mechanism alone on the literal base
+    only = started(GASStaggerDelay(base="literal"), ctx)
+    assert only.variant == "literal" and only.resume_delay_steps == 4 and only.ramp_steps == 0
+    assert not only.agent_offsets.any()
+
+
+def test_price_band_is_linear_over_its_width(ctx):
+    pol = started(PriceBand(width_usd_per_mwh=20.0, reference_usd_per_mwh=55.0), ctx)
+    # band 45..65 $/MWh: release (65 - p) / 20
+    prices = np.array([40.0, 50.0, 55.0, 70.0])
+    a = pol.act(make_obs(ctx.layout, price=prices / 100.0), None)
+    np.testing.assert_allclose(a, np.repeat([[1.0], [0.75], [0.5], [0.0]], 3, axis=1), atol=1e-6)
+    assert pol.response_mw_per_usd(1000.0) == pytest.approx(50.0)  # 1000 MW over 20 $/MWh
+    step = started(PriceBand(width_usd_per_mwh=0.0, reference_usd_per_mwh=55.0), ctx)
+    np.testing.assert_array_equal(step.release_share(np.array([54.9, 55.0, 55.1])), [1.0, 1.0, 0.0])
+    assert step.response_mw_per_usd(1000.0) == float("inf")
+    with pytest.raises(ValueError, match=r"width_usd_per_mwh=-1\.0 is invalid"):
+        PriceBand(width_usd_per_mwh=-1.0)

@@ -158,12 +158,19 @@ def test_flat_float_dict_and_names(m):
 
 
 def test_stress_and_peak_contribution(m):
-    # net = demand + L - ren_av = [80,60,60,110,56,90,70,60,60,60]; sorted
-    # [56,60,60,60,60,60,70,80,90,110]; q90 at position 8.1 -> 90 + 0.1*20 = 92 -> step 3 only.
-    # Reserve 50 < 100 at step 4. Stress = {3, 4}: L = 10, 6 -> mean 8, max 10.
-    assert m["stress_steps"] == 2
-    assert m["peak_dc_load_stress_mw"] == pytest.approx(8.0)
+    # Stress comes from the no-DC net demand demand - ren_av = [70,50,50,100,50,50,50,50,50,50]
+    # (the policy cannot move it). Sorted [50 x 8, 70, 100]: q90 at position 8.1 -> 70 + 0.1*30 = 73
+    # -> step 3 only; L[3] = 10.
+    assert m["stress_net_demand_threshold_mw"] == pytest.approx(73.0)
+    assert m["stress_steps"] == 1
+    assert m["peak_dc_load_stress_mw"] == pytest.approx(10.0)
     assert m["max_dc_load_stress_mw"] == pytest.approx(10.0)
+    # Reserve 50 < 100 at step 4: an outcome, reported beside it, not a stress step.
+    assert m["reserve_stress_steps"] == 1
+    # A fixed threshold of 60 MW (per scenario): steps 0 and 3, L = 10, 10.
+    m60 = metrics(stress_net_demand_mw=60.0)
+    assert m60["stress_steps"] == 2 and m60["peak_dc_load_stress_mw"] == pytest.approx(10.0)
+    assert m60["stress_net_demand_threshold_mw"] == 60.0
 
 
 def test_renewable_alignment(m):
@@ -192,8 +199,17 @@ def test_delays(m):
 def test_carbon(m):
     # sum L = 136 MW-steps x 0.5 h = 68 MWh; x 400 kg/MWh = 27,200 kg = 27.2 t
     assert m["carbon_attributional_t"] == pytest.approx(27.2)
-    # marginal: (136-40)*500 + 40*1000 = 88,000 x 0.5 = 44,000 kg = 44 t
-    assert m["carbon_consequential_t"] == pytest.approx(44.0)
+    # marginal proxy: (136-40)*500 + 40*1000 = 88,000 x 0.5 = 44,000 kg = 44 t
+    assert m["carbon_marginal_proxy_t"] == pytest.approx(44.0)
+    # consequential needs the grid re-cleared without the DCs: NaN without it
+    assert math.isnan(m["carbon_consequential_t"]) and math.isnan(m["dc_system_cost_usd"])
+    # with it: emissions 2 t/step with the DCs, 1.5 without -> 20 - 15 = 5 t; system cost 10,000 - 9,000
+    no_dc = pd.DataFrame({"emissions_t_co2": np.full(T, 1.5), "system_cost_usd": np.full(T, 900.0)})
+    mc = metrics(no_dc=no_dc)
+    assert mc["carbon_consequential_t"] == pytest.approx(5.0)
+    assert mc["dc_system_cost_usd"] == pytest.approx(1000.0)
+    with pytest.raises(ValueError, match="no-DC counterfactual has 3 rows for a record of 10"):
+        metrics(no_dc=no_dc.iloc[:3])
 
 
 def test_drop_late_success_tardiness(m):
@@ -224,12 +240,22 @@ def test_tsco_and_economics(m):
     assert m["dc_carbon_cost_usd"] == pytest.approx(20.0)
     assert m["sla_penalty_usd"] == pytest.approx(50.0)
     assert m["emergency_penalty_usd"] == pytest.approx(30.0)
-    assert m["social_cost_usd"] == pytest.approx(10_080.0)
+    # social cost is the grid's system cost: no reward parameter (SLA, emergency penalties) in it
+    assert m["social_cost_usd"] == pytest.approx(10_000.0)
+    # late work: j1 (1 MWh) and j5 (2 MWh) completed late
+    assert m["work_late_mwh"] == pytest.approx(3.0)
+
+
+def test_social_cost_ignores_penalty_prices():
+    dc = make_dc()
+    dc["sla_penalty_usd"] = dc["sla_penalty_usd"] * 100.0
+    dc["emergency_penalty_usd"] = dc["emergency_penalty_usd"] * 7.0
+    assert metrics(dc=dc)["social_cost_usd"] == pytest.approx(10_000.0)
 
 
 def test_rebound(m):
-    # Events (stress or DR, W=2): [3,4] and [8] (DR at step 8).
-    # [3,4]: pre L[1:3] = [10,10] mean 10; post L[5:7] = [40,20] max 40 -> 4.0
+    # Events (stress or DR, W=2): [3] and [8] (DR at step 8).
+    # [3]:   pre L[1:3] = [10,10] mean 10; post L[4:6] = [6,40] max 40 -> 4.0
     # [8]:   pre L[6:8] = [20,10] mean 15; post L[9:10] = [10] -> 2/3
     assert m["rebound_events"] == 2
     assert m["rebound_ratio"] == pytest.approx(4.0)
@@ -239,11 +265,15 @@ def test_rebound(m):
 def test_ramp_price_peak(m):
     # diff L = [0,0,0,-4,34,-20,-10,0,0] -> 34
     assert m["max_ramp_mw_per_step"] == pytest.approx(34.0)
-    # median price 50 -> threshold 150; only 200 > 150 (150 is not above)
-    assert m["price_spike_threshold_usd_per_mwh"] == pytest.approx(150.0)
-    assert m["price_spike_count"] == 1
+    # fixed absolute threshold 300 $/MWh (not the episode's median): prices 200 and 150 are no spike
+    assert m["price_spike_threshold_usd_per_mwh"] == pytest.approx(300.0)
+    assert m["price_spike_count"] == 0
     assert m["price_max_usd_per_mwh"] == pytest.approx(200.0)
     assert metrics(price_spike_usd_per_mwh=100.0)["price_spike_count"] == 2
+    assert metrics(price_spike_usd_per_mwh=150.0)["price_spike_count"] == 1  # 150 is not above
+    # volatility: price [50 x 5, 200, 150, 50 x 3] -> diff [0,0,0,0,150,-50,-100,0,0], mean 0, std by hand
+    d = np.array([0, 0, 0, 0, 150, -50, -100, 0, 0], float)
+    assert m["price_volatility_usd_per_mwh"] == pytest.approx(np.sqrt(np.mean((d - d.mean()) ** 2)))
     # total = demand + L: max at step 5 = 140; no-DC max = 120 (step 0); +20
     assert m["system_peak_mw"] == pytest.approx(140.0)
     assert m["system_peak_no_dc_mw"] == pytest.approx(120.0)
@@ -268,15 +298,22 @@ def test_em_shares_and_falsifiability(m):
     # energies (MWh): j0 2, j1 1, j2 1, j3 1, j11 2, j4 4, j5 2, j6 1.5, j7 6, j8 3, j9 0.5 = 24;
     # E2+E3 = 4+2+1.5+6+3+0.5 = 17
     assert m["e2e3_volume_share"] == pytest.approx(17 / 24)
+    # deferred E2+E3 (started >= 1 step after arrival, or never): j4 4, j5 2, j6 1.5, j7 6, j9 0.5 = 14
+    # (j8 started on arrival)
+    assert m["e2e3_deferred_share"] == pytest.approx(14 / 24)
     # E1+E2 decided: 3 + 2 = 5; bad: 2 + 2 = 4
     assert m["sla_violation_rate_e1e2"] == pytest.approx(0.8)
     f = falsifiability(m)
-    assert f == {"e2e3_volume_ge_30pct": True, "alignment_gain_ge_8pp": None, "sla_e1e2_le_2pct": False}
+    assert f == {"e2e3_deferred_ge_30pct": True, "alignment_gain_ge_8pp": None, "sla_e1e2_le_2pct": False}
+    # the guard-off check appears only with guard-off metrics
+    f = falsifiability(m, guard_off_metrics={"sla_violation_rate_e1e2": 0.01})
+    assert f["sla_e1e2_le_2pct_guard_off"] is True
+    assert falsifiability(m, guard_off_metrics={"sla_violation_rate_e1e2": 0.03})["sla_e1e2_le_2pct_guard_off"] is False
     assert falsifiability(m, {"renewable_alignment": 0.70})["alignment_gain_ge_8pp"] is False  # +5 pp
     assert falsifiability(m, {"renewable_alignment": 0.60})["alignment_gain_ge_8pp"] is True  # +15 pp
     assert falsifiability(m, {"renewable_alignment": 0.67})["alignment_gain_ge_8pp"] is True  # exactly +8
-    good = {"e2e3_volume_share": 0.2, "renewable_alignment": 0.5, "sla_violation_rate_e1e2": 0.02}
-    assert falsifiability(good) == {"e2e3_volume_ge_30pct": False, "alignment_gain_ge_8pp": None,
+    good = {"e2e3_deferred_share": 0.2, "renewable_alignment": 0.5, "sla_violation_rate_e1e2": 0.02}
+    assert falsifiability(good) == {"e2e3_deferred_ge_30pct": False, "alignment_gain_ge_8pp": None,
                                     "sla_e1e2_le_2pct": True}
     assert falsifiability({**good, "sla_violation_rate_e1e2": float("nan")})["sla_e1e2_le_2pct"] is None
 
@@ -296,8 +333,8 @@ def test_nullable_int_columns(m):
 
 def test_nan_when_undefined():
     g = make_grid()
-    # Only step 0 is a stress step (net demand spike there; reserves fine; no DR): the event has
-    # no steps before it, so no rebound can be scored.
+    # Only step 0 is a stress step (no-DC net demand spike there; no DR): the event has no steps
+    # before it, so no rebound can be scored.
     g["renewable_available_mw"] = np.r_[0.0, np.full(T - 1, 50.0)]
     g["reserve_mw"] = 500.0
     g["dr_active"] = False
@@ -316,7 +353,7 @@ def test_nan_when_undefined():
     m0 = metrics(ledger=make_ledger([], warmup=True))
     assert m0["jobs_arrived"] == 0 and math.isnan(m0["job_success_rate"])
     assert math.isnan(m0["e2e3_volume_share"]) and math.isnan(m0["mean_tardiness_h"])
-    assert falsifiability(m0) == {"e2e3_volume_ge_30pct": None, "alignment_gain_ge_8pp": None,
+    assert falsifiability(m0) == {"e2e3_deferred_ge_30pct": None, "alignment_gain_ge_8pp": None,
                                   "sla_e1e2_le_2pct": None}
 
 
@@ -348,3 +385,43 @@ def test_full_size_random_episode_gives_complete_finite_headline():
         assert np.isfinite(m[k]), k
     assert 0.0 <= m["renewable_alignment"] <= 1.0 and 0.0 <= m["job_success_rate"] <= 1.0
     assert m["jobs_arrived"] == (led.arrival_step >= 0).sum()
+
+
+def test_cascade_metrics_use_the_horizon_rows_only(m):
+    g = make_grid()
+    g["settlement"] = np.arange(T) >= 8  # the last two rows are settlement
+    ms = metrics(grid=g)
+    head = make_grid().iloc[:8]
+    dc8 = {k: v[:8] for k, v in make_dc().items()}
+    m8 = metrics(grid=head, dc=dc8)
+    for k in ("stress_steps", "rebound_ratio", "rebound_events", "price_spike_count", "price_max_usd_per_mwh",
+              "sync_index", "dflex_acf1", "dr_steps", "max_ramp_mw_per_step", "peak_dc_load_stress_mw"):
+        assert ms[k] == pytest.approx(m8[k], nan_ok=True), k
+    # event [8] is now in the settlement: only the event at step 3 is scored
+    assert ms["rebound_events"] == 1
+    # work and cost accounting stay on every row
+    for k in ("system_cost_usd", "emissions_t", "unserved_mwh", "carbon_attributional_t", "jobs_arrived"):
+        assert ms[k] == pytest.approx(m[k]), k
+
+
+def test_oscillation_and_dr_accounting_in_the_metrics():
+    dc = make_dc()
+    rel = np.ones((T, 2, 3))
+    rel[2, 0, 0] = 0.0  # DC 0, E1: defer at 2, resume at 3, defer again at 4 (1 step later), resume at 5
+    rel[4, 0, 0] = 0.0
+    dc["release"] = rel
+    base = np.full((T, 2), 5.0)  # = L/2 except below
+    base[:, :] = (L / 2)[:, None]
+    base[8] = 6.0  # DR step 8: each DC 1 MW below its baseline -> 2 MW x 0.5 h = 1 MWh curtailed
+    base[9] = 4.0  # after the event: each DC 1 MW above -> 1 MWh of rebound
+    dc["baseline_mw"] = base
+    mm = metrics(dc=dc)
+    assert mm["deferral_starts"] == 2 and mm["resumptions"] == 2
+    assert mm["redeferrals"] == 1 and mm["defer_cycles"] == 1
+    assert mm["defer_cycle_period_h"] == pytest.approx(2 * DT)
+    assert mm["dr_curtailed_mwh"] == pytest.approx(1.0)
+    assert mm["dr_rebound_mwh"] == pytest.approx(1.0)
+    assert mm["dr_payback_share"] == pytest.approx(1.0)
+    # without release fractions or baselines those metrics are NaN, never made up
+    m0 = metrics()
+    assert math.isnan(m0["redeferrals"]) and math.isnan(m0["dr_payback_share"])
