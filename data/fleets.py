@@ -49,7 +49,7 @@ from gridshift.data.fleets_rts import (
     RTS_SKIP_UNIT_TYPES,
     load_rts_gmlc,
 )
-from gridshift.envs.grid.types import FleetParams
+from gridshift.envs.grid.types import UC_FIELDS, FleetParams
 
 #: Columns of the gridshift fleet table, in order.
 FLEET_COLUMNS: tuple[str, ...] = (
@@ -70,6 +70,11 @@ FLEET_COLUMNS: tuple[str, ...] = (
 # --------------------------------------------------------------------------------------------
 
 
+#: Optional unit-commitment columns of the gridshift fleet table (defaults in
+#: :data:`~gridshift.envs.grid.types.UC_FIELDS`); ``fast_start`` is 0 or 1.
+UC_COLUMNS: tuple[str, ...] = tuple(UC_FIELDS)
+
+
 def load_fleet_csv(path: str | Path) -> FleetParams:
     """Read a gridshift fleet table (one unit per row, columns exactly :data:`FLEET_COLUMNS`).
 
@@ -79,9 +84,15 @@ def load_fleet_csv(path: str | Path) -> FleetParams:
     (use them for provenance notes). ``fuel`` must be one of
     :data:`~gridshift.envs.grid.types.FUELS`; each ``name`` may appear once; numbers must be
     finite (``ramp_mw_per_h`` may be ``inf``) and within plausible ranges (capacities up to
-    :data:`~gridshift.data.fleets_rts.MAX_UNIT_MW` MW, emissions up to 10 t/MWh).
+    :data:`~gridshift.data.fleets_rts.MAX_UNIT_MW` MW, emissions up to 10 t/MWh). Any of the
+    unit-commitment columns :data:`UC_COLUMNS` may follow (start-up cost in $, minimum up/down
+    time in h, ``fast_start`` 0/1, VOM in $/MWh, fuel price in $/MMBtu); no other column.
     """
-    t = read_fleet_table(path, FLEET_COLUMNS, exact=True, unique="name")
+    t = read_fleet_table(path, FLEET_COLUMNS, unique="name")
+    extra = [c for c in t.columns if c not in FLEET_COLUMNS and c not in UC_COLUMNS]
+    if extra:
+        raise t.file_error(f"unexpected column {extra[0]!r}", f"exactly the columns {list(FLEET_COLUMNS)}, then any "
+                           f"of {list(UC_COLUMNS)}")
     rows = range(len(t))
     names = t.nonempty("name", "a unit name")
     fuels = t.col("fuel")
@@ -96,6 +107,12 @@ def load_fleet_csv(path: str | Path) -> FleetParams:
         "emission_t_co2_per_mwh": t.numbers("emission_t_co2_per_mwh", 0.0, 10.0),
     }
     check_min_le_cap(t, "min_output_mw", v["min_output_mw"], v["capacity_mw"], rows)
+    ranges = {"startup_cost_usd": (0.0, 1e9), "min_up_h": (0.0, 8760.0), "min_down_h": (0.0, 8760.0),
+              "fast_start": (0.0, 1.0), "vom_usd_per_mwh": (-1e4, 1e4), "fuel_price_usd_per_mmbtu": (0.0, 1e4)}
+    for c in UC_COLUMNS:
+        if c in t.columns:
+            x = t.numbers(c, *ranges[c], integer=c == "fast_start")
+            v[c] = x.astype(bool) if c == "fast_start" else x
     return FleetParams(name=tuple(names), fuel=tuple(fuels), **v)
 
 
@@ -112,18 +129,20 @@ def save_fleet_csv(fleet: FleetParams, path: str | Path, *, comment: str | None 
             for line in comment.splitlines():
                 fh.write(f"# {line}\n")
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(FLEET_COLUMNS)
+        w.writerow(FLEET_COLUMNS + UC_COLUMNS)
         for g in range(fleet.n_units):
             w.writerow(
                 [fleet.name[g], fleet.fuel[g]]
                 + [repr(float(getattr(fleet, c)[g])) for c in FLEET_COLUMNS[2:]]
+                + [str(int(fleet.fast_start[g])) if c == "fast_start" else repr(float(getattr(fleet, c)[g]))
+                   for c in UC_COLUMNS]
             )
     return p
 
 
 __all__ = [
     "DEFAULT_EMISSION_T_CO2_PER_MWH", "FLEET_COLUMNS", "RTS96_TECHNOLOGY_BY_PMAX", "RTS_FUEL_MAP",
-    "RTS_SKIP_UNIT_TYPES", "TECHNOLOGY_FUEL", "DataFormatError", "FleetFileError", "load_fleet_csv",
+    "RTS_SKIP_UNIT_TYPES", "TECHNOLOGY_FUEL", "UC_COLUMNS", "DataFormatError", "FleetFileError", "load_fleet_csv",
     "load_matpower_gen", "load_rts_gmlc", "save_fleet_csv",
 ]
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from gridshift.data.csvio import DataFormatError
 from gridshift.data.fleets_common import MAX_UNIT_MW, check_fuel, check_min_le_cap, read_fleet_table
+from gridshift.data.fleets_rts import RTS_UC_CLASSES
 from gridshift.envs.grid.types import FleetParams
 
 #: Default CO2 emission factor (tCO2/MWh) per technology class, for tables that have no
@@ -63,6 +64,12 @@ RTS96_TECHNOLOGY_BY_PMAX: dict[float, str] = {
     350.0: "coal_steam",
     400.0: "nuclear",
 }
+
+#: Typical full-load heat rate (MMBtu/MWh) of each class, the ones behind
+#: :data:`DEFAULT_EMISSION_T_CO2_PER_MWH`; used to turn a start's fuel (MMBtu) into dollars
+#: at the fuel price the case's own ``b`` implies (``b / heat rate``).
+TYPICAL_HEAT_RATE: dict[str, float] = {"coal_steam": 10.0, "gas_cc": 7.2, "gas_ct": 11.0, "oil_steam": 10.5,
+                                       "oil_ct": 11.0, "nuclear": 10.4, "hydro": 1.0}
 
 _MP_REQUIRED = ("Pmax", "Pmin", "cost_coef_2", "cost_coef_1", "cost_coef_0")
 
@@ -133,6 +140,11 @@ def load_matpower_gen(
       The class gives the fuel (:data:`TECHNOLOGY_FUEL`) and the emission factor
       (:data:`DEFAULT_EMISSION_T_CO2_PER_MWH`, EIA coefficients x typical heat rates), and is
       appended to the unit name: ``<file stem>_g<gen_idx>_bus<bus>_<technology>``.
+    * Unit commitment (MATPOWER has none): the class's RTS-GMLC figures
+      (:data:`~gridshift.data.fleets_rts.RTS_UC_CLASSES`): minimum up/down time, fast start,
+      and a start costing the class's hot-start fuel at the fuel price implied by the unit's
+      own cost, ``start MMBtu/MW x Pmax x b / TYPICAL_HEAT_RATE[class]`` (so it is on the
+      case's cost scale, real dollars or not).
     """
     t = read_fleet_table(path, _MP_REQUIRED)
     n = len(t)
@@ -220,4 +232,9 @@ def load_matpower_gen(
         cost_b_usd_per_mwh=b,
         cost_c_usd_per_h=c,
         emission_t_co2_per_mwh=np.array([DEFAULT_EMISSION_T_CO2_PER_MWH[x] for x in tech]),
+        startup_cost_usd=np.array([RTS_UC_CLASSES[x]["start_mmbtu_per_mw"] * pmax[k] * max(b[k], 0.0)
+                                   / TYPICAL_HEAT_RATE[x] for k, x in enumerate(tech)]),
+        min_up_h=np.array([RTS_UC_CLASSES[x]["min_up_h"] for x in tech]),
+        min_down_h=np.array([RTS_UC_CLASSES[x]["min_down_h"] for x in tech]),
+        fast_start=np.array([RTS_UC_CLASSES[x]["fast_start"] for x in tech], dtype=bool),
     )

@@ -37,6 +37,69 @@ RTS_FUEL_MAP: dict[str, str] = {
 }
 _RTS_SKIP_FUELS = frozenset({"Solar", "Wind", "Storage", "Sync_Cond"})
 
+#: Unit-commitment figures per technology class: capacity-weighted medians over the RTS-GMLC
+#: units of the class (GridMod/RTS-GMLC ``RTS_Data/SourceData/gen.csv``;
+#: :func:`rts_uc_class_medians` recomputes them, a test checks they match): ramp (% of
+#: capacity per minute), minimum stable output (fraction of capacity), minimum up / down time
+#: (h), hot-start fuel (MMBtu per MW of capacity; RTS-GMLC's non-fuel start cost is 0 for
+#: every thermal unit), fast start (hot start within 15 minutes). Gas steam boilers, absent
+#: from RTS-GMLC, take the coal-steam figures (same boiler technology); hydro has none.
+RTS_UC_CLASSES: dict[str, dict[str, float | bool]] = {
+    "coal_steam": dict(ramp_pct_per_min=1.94, pmin_frac=0.40, min_up_h=8.0, min_down_h=8.0, start_mmbtu_per_mw=44.47,
+                       fast_start=False),
+    "gas_cc": dict(ramp_pct_per_min=1.17, pmin_frac=0.479, min_up_h=8.0, min_down_h=4.5, start_mmbtu_per_mw=9.0,
+                   fast_start=False),
+    "gas_ct": dict(ramp_pct_per_min=6.73, pmin_frac=0.40, min_up_h=2.2, min_down_h=2.2, start_mmbtu_per_mw=8.23,
+                   fast_start=True),
+    "oil_ct": dict(ramp_pct_per_min=15.0, pmin_frac=0.40, min_up_h=1.0, min_down_h=1.0, start_mmbtu_per_mw=0.25,
+                   fast_start=True),
+    "oil_steam": dict(ramp_pct_per_min=8.33, pmin_frac=0.417, min_up_h=4.0, min_down_h=2.0, start_mmbtu_per_mw=3.17,
+                      fast_start=False),
+    "nuclear": dict(ramp_pct_per_min=5.0, pmin_frac=0.99, min_up_h=24.0, min_down_h=48.0, start_mmbtu_per_mw=25.0,
+                    fast_start=False),
+}
+RTS_UC_CLASSES["gas_steam"] = dict(RTS_UC_CLASSES["coal_steam"])
+RTS_UC_CLASSES["hydro"] = dict(ramp_pct_per_min=100.0, pmin_frac=0.0, min_up_h=0.0, min_down_h=0.0,
+                               start_mmbtu_per_mw=0.0, fast_start=False)
+#: RTS-GMLC (Unit Type, Fuel) of each class in :data:`RTS_UC_CLASSES`.
+RTS_CLASS_OF_TYPE: dict[tuple[str, str], str] = {
+    ("STEAM", "Coal"): "coal_steam", ("CC", "NG"): "gas_cc", ("CT", "NG"): "gas_ct", ("CT", "Oil"): "oil_ct",
+    ("STEAM", "Oil"): "oil_steam", ("NUCLEAR", "Nuclear"): "nuclear",
+}
+#: A unit whose hot start takes at most this long (h) is fast-start (one 15-minute step).
+FAST_START_MAX_H = 0.25
+
+#: Optional RTS-GMLC columns read for unit commitment.
+_RTS_UC_COLUMNS = ("Min Up Time Hr", "Min Down Time Hr", "Start Heat Hot MBTU", "Non Fuel Start Cost $",
+                   "Start Time Hot Hr")
+
+
+def _weighted_median(v: np.ndarray, w: np.ndarray) -> float:
+    o = np.argsort(v, kind="stable")
+    c = np.cumsum(w[o])
+    return float(v[o][np.searchsorted(c, 0.5 * c[-1])])
+
+
+def rts_uc_class_medians(path: str | Path) -> dict[str, dict[str, float | bool]]:
+    """Recompute :data:`RTS_UC_CLASSES` (the RTS-GMLC classes) from ``gen.csv``."""
+    t = read_fleet_table(path, (*_RTS_REQUIRED, *_RTS_UC_COLUMNS), unique="GEN UID")
+    ut, fu = t.col("Unit Type"), t.col("Fuel")
+    out: dict[str, dict[str, float | bool]] = {}
+    for (u, f), cls in RTS_CLASS_OF_TYPE.items():
+        rows = [i for i in range(len(t)) if ut[i] == u and fu[i] == f]
+        cap = t.numbers("PMax MW", 0.0, MAX_UNIT_MW, rows=rows)
+
+        def med(col, per_mw=False, rows=rows, cap=cap):
+            v = t.numbers(col, 0.0, 1e7, rows=rows)
+            return _weighted_median(v / cap if per_mw else v, cap)
+
+        out[cls] = dict(ramp_pct_per_min=round(100 * med("Ramp Rate MW/Min", True), 2),
+                        pmin_frac=round(med("PMin MW", True), 3), min_up_h=med("Min Up Time Hr"),
+                        min_down_h=med("Min Down Time Hr"), start_mmbtu_per_mw=round(med("Start Heat Hot MBTU", True), 2),
+                        fast_start=bool(med("Start Time Hot Hr") <= FAST_START_MAX_H))
+    return out
+
+
 _RTS_REQUIRED = (
     "GEN UID",
     "Unit Type",
@@ -118,6 +181,13 @@ def load_rts_gmlc(path: str | Path) -> FleetParams:
       point (full load). ``FleetParams`` has a constant emission factor per MWh, so part-load
       efficiency loss is not represented (full-load is the most efficient point, so this
       slightly understates part-load emissions).
+    * Unit commitment, when the columns are present (else the :data:`~gridshift.envs.grid.types.UC_FIELDS`
+      defaults): ``min_up_h``/``min_down_h`` = ``Min Up/Down Time Hr``;
+      ``startup_cost_usd = Start Heat Hot MBTU x Fuel Price + Non Fuel Start Cost $`` (a hot
+      start: units cycling daily are rarely cold); ``fast_start`` when ``Start Time Hot Hr``
+      is at most :data:`FAST_START_MAX_H`; ``vom_usd_per_mwh = VOM`` and
+      ``fuel_price_usd_per_mmbtu = Fuel Price $/MMBTU`` (so a gas price series rescales gas
+      units' fuel cost).
     """
     t = read_fleet_table(path, _RTS_REQUIRED, unique="GEN UID")
     utype = t.col("Unit Type")
@@ -190,7 +260,21 @@ def load_rts_gmlc(path: str | Path) -> FleetParams:
         hr_full = fuel_mmbtu_h[-1] / p[-1] if p[-1] > 0 else 0.0
         ef[u] = co2_lb[u] * hr_full * _KG_PER_LB / 1000.0
 
+    uc: dict[str, np.ndarray] = {}
+    if "Min Up Time Hr" in t.columns and "Min Down Time Hr" in t.columns:
+        uc["min_up_h"] = t.numbers("Min Up Time Hr", 0.0, 8760.0, rows=keep)
+        uc["min_down_h"] = t.numbers("Min Down Time Hr", 0.0, 8760.0, rows=keep)
+    if "Start Heat Hot MBTU" in t.columns:
+        heat = t.numbers("Start Heat Hot MBTU", 0.0, 1e7, rows=keep)
+        nonfuel = t.numbers("Non Fuel Start Cost $", 0.0, 1e9, rows=keep) if "Non Fuel Start Cost $" in t.columns else 0.0
+        uc["startup_cost_usd"] = heat * price + nonfuel
+    if "Start Time Hot Hr" in t.columns:
+        uc["fast_start"] = t.numbers("Start Time Hot Hr", 0.0, 1e5, rows=keep) <= FAST_START_MAX_H
+        uc["fast_start"] &= np.array([f not in ("hydro", "nuclear") for f in fuels])
     return FleetParams(
+        vom_usd_per_mwh=vom,
+        fuel_price_usd_per_mmbtu=price,
+        **uc,
         name=tuple(t.col("GEN UID")[i] for i in keep),
         fuel=tuple(fuels),
         capacity_mw=pmax,

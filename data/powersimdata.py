@@ -103,19 +103,35 @@ def select_plants(df: pd.DataFrame, *, states: Iterable[str] = (), zones: Iterab
 def fleet_from_plants(df: pd.DataFrame, *, types: Iterable[str] = DISPATCHABLE_TYPES,
                       fuel_price_usd_per_mmbtu: dict[str, float] | None = None,
                       fuel_price_scale: dict[str, float] | None = None, pmin_scale: float = 1.0,
-                      name_prefix: str = "psd") -> FleetParams:
+                      name_prefix: str = "psd", cost_model: str = "table") -> FleetParams:
     """Build a fleet from plant rows.
 
     Per unit (``F`` = fuel price, $/MMBtu: ``fuel_price_usd_per_mmbtu[fuel]`` when given, e.g.
     the Henry Hub price for gas, else the table's ``GenFuelCost``; times
     ``fuel_price_scale[fuel]``, default 1):
 
-    * ``a = GenIOC F`` ($/MW²h), ``b = GenIOB F`` ($/MWh), ``c = H0 F`` ($/h), TSCO eq. 1.
+    * ``cost_model="table"``: ``a = GenIOC F`` ($/MW²h), ``b = GenIOB F`` ($/MWh),
+      ``c = H0 F`` ($/h), TSCO eq. 1, the TAMU curves as published.
+      ``cost_model="average"``: a linear offer at the unit's full-load average heat rate,
+      ``b = clip(GenIOB + GenIOC Pmax + H0 / Pmax) F`` with the clip of
+      :data:`HEAT_RATE_RANGE` (the heat rate the emission factor uses), ``a = c = 0``. The
+      TAMU incremental coefficients put every gas unit's incremental heat rate near 4.7
+      MMBtu/MWh, below the best combined cycle's, with the rest in a large no-load heat: the
+      merit order is then nearly flat; the average heat rate restores the spread between
+      combined cycles (~7) and peakers (10-13) of EIA's Table 8.1.
     * ``capacity_mw = Pmax``; ``min_output_mw = pmin_scale x Pmin`` (gridshift has no unit
       commitment: every unit stays online, so the table's Pmin would make all of them
       must-run; ``pmin_scale = 0`` lets a unit go to zero, i.e. decommit).
     * ``ramp_mw_per_h = 2 ramp_30``; ``inf`` where ``ramp_30 = 0`` (no data in the table).
     * ``emission_t_co2_per_mwh = CO2_KG_PER_MMBTU[fuel] clip(GenIOB + GenIOC Pmax) / 1000``.
+    * Unit commitment (the table has none): each unit gets a technology class
+      (:func:`uc_classes`) and that class's RTS-GMLC figures
+      (:data:`~gridshift.data.fleets_rts.RTS_UC_CLASSES`): minimum up/down time, fast start,
+      and a start costing the class's hot-start fuel per MW x ``Pmax`` x ``F``; fast-start
+      units ramp at least at their class's rate (the table's ``ramp_30`` is a flat 50 % of
+      ``Pmax`` per 30 minutes for every gas unit, a default rather than turbine data). The fuel
+      price ``F`` is recorded (``fuel_price_usd_per_mmbtu``; no VOM: the TAMU costs are fuel
+      only), so a daily gas price can rescale gas units' costs.
     """
     types = list(types)
     unknown = [t for t in types if t not in TYPE_FUEL or TYPE_FUEL[t] is None]
@@ -137,22 +153,70 @@ def fleet_from_plants(df: pd.DataFrame, *, types: Iterable[str] = DISPATCHABLE_T
     ioc, iob = d["GenIOC"].to_numpy(np.float64), d["GenIOB"].to_numpy(np.float64)
     h0 = np.where(table_price > 0, d["c0"].to_numpy(np.float64) / np.where(table_price > 0, table_price, 1.0), 0.0)
     h0 = np.maximum(h0, 0.0)
+    if cost_model not in ("table", "average"):
+        raise ValueError(f"cost_model={cost_model!r} is invalid: allowed 'table' or 'average'")
     hr = iob + ioc * pmax
+    hr_avg = hr + h0 / np.maximum(pmax, 1e-9)
     for f, (lo, hi) in HEAT_RATE_RANGE.items():
         hr = np.where(fuel == f, np.clip(hr, lo, hi), hr)
+        hr_avg = np.where(fuel == f, np.clip(hr_avg, lo, hi), hr_avg)
+    if cost_model == "average":
+        hr = hr_avg
+        cost = (np.zeros_like(pmax), hr_avg * price, np.zeros_like(pmax))
+    else:
+        cost = (ioc * price, iob * price, h0 * price)
     co2 = np.array([CO2_KG_PER_MMBTU[f] for f in fuel])
     ramp = 2.0 * d["ramp_30"].to_numpy(np.float64)
+    from gridshift.data.fleets_rts import RTS_UC_CLASSES
+
+    cls = uc_classes(d)
+    uc = {k: np.array([RTS_UC_CLASSES[c][k] for c in cls]) for k in ("min_up_h", "min_down_h", "fast_start")}
+    start = np.array([RTS_UC_CLASSES[c]["start_mmbtu_per_mw"] for c in cls]) * pmax * price
+    # Fast-start units ramp at their class's rate (the TAMU ramp_30 is a flat 50 % of Pmax per
+    # 30 min for gas, a default rather than turbine data).
+    class_ramp = np.array([RTS_UC_CLASSES[c]["ramp_pct_per_min"] for c in cls]) / 100.0 * pmax * 60.0
+    ramp = np.where(uc["fast_start"].astype(bool), np.maximum(np.where(ramp > 0, ramp, np.inf), class_ramp), ramp)
     return FleetParams(
+        startup_cost_usd=start, min_up_h=uc["min_up_h"], min_down_h=uc["min_down_h"],
+        fast_start=uc["fast_start"].astype(bool), fuel_price_usd_per_mmbtu=price,
         name=tuple(f"{name_prefix}_{t}_{int(i)}" for t, i in zip(d["type"], d["plant_id"], strict=True)),
         fuel=tuple(fuel),
         capacity_mw=pmax,
         min_output_mw=np.minimum(pmin_scale * d["Pmin"].to_numpy(np.float64), pmax),
         ramp_mw_per_h=np.where(ramp > 0, ramp, np.inf),
-        cost_a_usd_per_mw2h=ioc * price,
-        cost_b_usd_per_mwh=iob * price,
-        cost_c_usd_per_h=h0 * price,
+        cost_a_usd_per_mw2h=cost[0],
+        cost_b_usd_per_mwh=cost[1],
+        cost_c_usd_per_h=cost[2],
         emission_t_co2_per_mwh=co2 * hr / 1000.0,
     )
+
+
+#: Gas units smaller than this (MW), or with a full-load average heat rate of at least
+#: :data:`CT_MIN_HEAT_RATE`, are combustion turbines (fast start); the others combined
+#: cycles. EIA-860 peaking turbines are mostly 20-100 MW aeroderivatives or frame units with
+#: average heat rates of 10-13 MMBtu/MWh (EIA Electric Power Annual Table 8.1: gas turbines
+#: 11.2), combined cycles 7-8.
+CT_MAX_MW = 50.0
+CT_MIN_HEAT_RATE = 10.0
+
+
+def uc_classes(d: pd.DataFrame) -> list[str]:
+    """Technology class of each plant row for unit-commitment data: coal -> ``coal_steam``;
+    gas -> ``gas_ct`` (small or inefficient, see :data:`CT_MAX_MW`) or ``gas_cc``; oil
+    (``dfo``) -> ``oil_ct``; geothermal and other (biomass, waste) -> ``coal_steam`` figures
+    (steam plants run as baseload); nuclear -> ``nuclear``; hydro -> ``hydro``."""
+    pmax = d["Pmax"].to_numpy(np.float64)
+    price = d["GenFuelCost"].to_numpy(np.float64)
+    h0 = np.where(price > 0, d["c0"].to_numpy(np.float64) / np.where(price > 0, price, 1.0), 0.0)
+    avg_hr = d["GenIOB"].to_numpy(np.float64) + d["GenIOC"].to_numpy(np.float64) * pmax + np.maximum(h0, 0.0) / np.maximum(
+        pmax, 1e-9)
+    out = []
+    for t, p, hr in zip(d["type"], pmax, avg_hr, strict=True):
+        if t == "ng":
+            out.append("gas_ct" if (p < CT_MAX_MW or hr >= CT_MIN_HEAT_RATE) else "gas_cc")
+        else:
+            out.append({"coal": "coal_steam", "dfo": "oil_ct", "nuclear": "nuclear", "hydro": "hydro"}.get(t, "coal_steam"))
+    return out
 
 
 def load_powersimdata_fleet(path: str | Path | None = None, *, states: Iterable[str] = (), zones: Iterable[int] = (),

@@ -5,8 +5,9 @@ Profiles (:func:`build_real_grid`). From EIA-930 (``grid/eia930_demand_2022_2023
 demand, ``grid/eia930_fuelmix_<year>/`` for net generation by fuel), hourly UTC:
 
 * ``demand_mw`` (cleaned EIA-930 demand), ``solar_mw``, ``wind_mw``, ``hydro_mw``,
-  ``nuclear_mw``, ``thermal_mw`` (gas + coal + oil + other), ``net_imports_mw`` =
-  demand - total net generation, and the EIA-derived production-based average intensity
+  ``nuclear_mw``, ``thermal_mw`` (gas + coal + oil + other, each also kept as ``gas_mw``,
+  ``coal_mw``, ``oil_mw``, ``other_mw``), ``net_imports_mw`` = demand - total net
+  generation, and the EIA-derived production-based average intensity
   ``avg_ci_eia_g_per_kwh``.
 * ``residual_demand_mw`` = demand - hydro - nuclear - net imports (= the real thermal + solar +
   wind generation): the load that the dispatchable fleet and the renewables serve. Hydro,
@@ -17,9 +18,16 @@ Fleet (:func:`region_fleet`): the powersimdata plants of the BA's region
 (:data:`BA_REGIONS`: an interconnect, states or load zones of the TAMU network),
 dispatchable types only (gas, coal, oil, geothermal, other; see
 :mod:`gridshift.data.powersimdata`). Fuel cost: gas units pay the Henry Hub spot price
-(mean over the month, or over the year) times ``gas_price_scale``; coal and oil keep the
-table's ``GenFuelCost`` times ``coal_price_scale`` / 1. ``pmin_scale`` (default 0) scales
-the table's minimum outputs, because gridshift has no unit commitment.
+(mean over the window, or over the year) times ``gas_price_scale`` plus the regional basis
+``gas_basis_usd_per_mmbtu``; coal and oil keep the table's ``GenFuelCost`` times
+``coal_price_scale`` / 1. ``pmin_scale`` scales the table's minimum outputs: 0 (the default)
+without unit commitment (every unit online could not go below its minimum), 1 with it.
+
+Daily gas (:func:`daily_gas_price`): the EIA daily Henry Hub spot price of each step's local
+day (weekends and holidays interpolated between trading days, as the loader returns them)
+plus the BA's basis
+(:data:`GAS_BASIS_USD_PER_MMBTU`), the delivered-price series that
+``clear_arrays(..., gas_price=...)`` and ``commit_schedule(..., gas_price=...)`` take.
 
 Region mapping (approximate: BA footprints do not follow state lines): ERCO = the Texas
 interconnect; CISO = California; PJM = NJ, PA, DE, MD, VA, WV, Ohio and Chicago-North
@@ -75,7 +83,7 @@ BA_REGIONS: dict[str, BARegion] = {
 
 #: Profile columns of :class:`RealGrid` (MW unless named otherwise).
 PROFILE_COLUMNS = ("demand_mw", "solar_mw", "wind_mw", "hydro_mw", "nuclear_mw", "thermal_mw", "net_imports_mw",
-                   "residual_demand_mw", "avg_ci_eia_g_per_kwh")
+                   "residual_demand_mw", "avg_ci_eia_g_per_kwh", "gas_mw", "coal_mw", "oil_mw", "other_mw")
 
 
 def parse_grid_data(spec: str) -> tuple[str, int]:
@@ -166,6 +174,8 @@ def build_real_grid(ba: str, year: int = 2022, *, max_gap_hours: int = 48) -> Re
     f["net_imports_mw"] = f["demand_mw"] - total
     f["residual_demand_mw"] = f["demand_mw"] - f["hydro_mw"] - f["nuclear_mw"] - f["net_imports_mw"]
     f["avg_ci_eia_g_per_kwh"] = mix["avg_ci_g_per_kwh"]
+    for c in ("gas_mw", "coal_mw", "oil_mw", "other_mw"):
+        f[c] = mix[c]
     f, _, gaps = regularize(f, 60, max_gap_steps=max_gap_hours)
     return RealGrid(ba, year, TimeSeriesData(f, 60.0, f"EIA-930 {ba} {year}", gaps), region)
 
@@ -175,6 +185,55 @@ def _plants():
     from gridshift.data.powersimdata import read_plant_table
 
     return read_plant_table()
+
+
+#: Regional gas basis ($/MMBtu) added to the daily Henry Hub price for each BA's gas units.
+#: Fitted by ``gridshift calibrate --ba BA --year 2022`` on the fit half (Jan-Jun 2022; the
+#: value that minimises the price MAE of the simulated against the real price there) for the
+#: BAs with a price series; 0 (Henry Hub itself) for the others, whose price cannot be
+#: checked. A fitted basis also absorbs the model's own price bias (it is an *effective*
+#: basis). For comparison, EIA reports the 2022 average cost of gas delivered to US power
+#: plants at $7.51/Mcf (about $7.3/MMBtu) against a Henry Hub average of $6.45/MMBtu: a
+#: national basis of about +$0.8/MMBtu (EIA, "Natural gas explained: data and statistics").
+#: PJM's fit sits on the lower bound of the search (-3): the model prices PJM's real-time
+#: market too high there even at Henry Hub minus $3 (an effective basis, not a gas price).
+GAS_BASIS_USD_PER_MMBTU: dict[str, float] = {
+    "ERCO": 1.863, "CISO": 9.832, "PJM": -3.0, "NYIS": 7.605, "MISO": 0.0, "SOCO": 0.0, "AZPS": 0.0, "BPAT": 0.0,
+}
+#: Days after the Henry Hub file's last trading day (2022-12-13) for which its last price is
+#: carried forward (the rest of December 2022); later dates fail.
+HH_CARRY_DAYS = 31
+
+
+@functools.lru_cache(maxsize=1)
+def _hh_daily() -> pd.Series:
+    """Henry Hub price per calendar day (naive dates), carried forward after the last one."""
+    hh = load_henry_hub().frame["gas_price_usd_per_mmbtu"].dropna()
+    days = hh.index.tz_convert(None).normalize()
+    s = pd.Series(hh.to_numpy(), index=days).groupby(level=0).last().sort_index()
+    full = pd.date_range(s.index[0], s.index[-1] + pd.Timedelta(days=HH_CARRY_DAYS), freq="D")
+    return s.reindex(full).ffill()
+
+
+def daily_gas_price(times, *, basis_usd_per_mmbtu: float = 0.0, utc_offset_h: float = 0.0) -> np.ndarray:
+    """Delivered gas price ($/MMBtu) at each of ``times`` (UTC timestamps, any shape): the
+    Henry Hub price of the local day (``utc_offset_h``) plus ``basis_usd_per_mmbtu``. Days
+    outside the file (1997-01-07 .. 2022-12-13, plus :data:`HH_CARRY_DAYS`) fail naming the
+    range."""
+    s = _hh_daily()
+    t = pd.DatetimeIndex(np.asarray(times).ravel())
+    if t.tz is not None:
+        t = t.tz_convert(None)
+    day = (t + pd.Timedelta(hours=utc_offset_h)).normalize()
+    lo, hi = s.index[0], s.index[-1]
+    bad = (day < lo) | (day > hi)
+    if bad.any():
+        raise ValueError(f"date {day[bad][0].date()} is out of range for Henry Hub daily prices: allowed "
+                         f"{lo.date()} .. {hi.date()}")
+    v = s.reindex(day).to_numpy() + float(basis_usd_per_mmbtu)
+    if not np.isfinite(v).all() or (v <= 0).any():
+        raise ValueError(f"basis_usd_per_mmbtu={basis_usd_per_mmbtu!r} is invalid: the delivered price must stay > 0")
+    return v.reshape(np.shape(times))
 
 
 def henry_hub_price(start, end) -> float:
@@ -189,12 +248,16 @@ def henry_hub_price(start, end) -> float:
 
 
 def region_fleet(ba: str, *, start=None, end=None, year: int = 2022, gas_price_scale: float = 1.0,
-                 coal_price_scale: float = 1.0, pmin_scale: float = 0.0, in_service_only: bool = True) -> FleetParams:
+                 coal_price_scale: float = 1.0, pmin_scale: float = 0.0, in_service_only: bool = True,
+                 gas_basis_usd_per_mmbtu: float = 0.0, cost_model: str = "table") -> FleetParams:
     """The dispatchable powersimdata fleet of ``ba``'s region, gas priced at Henry Hub.
 
     The gas price is the Henry Hub mean over ``[start, end)`` (default: the whole ``year``;
     the file ends 2022-12-13, so a December window uses the days available) times
-    ``gas_price_scale`` (which absorbs the delivered-price basis). ``in_service_only``
+    ``gas_price_scale`` plus ``gas_basis_usd_per_mmbtu``; it is recorded in the fleet
+    (``fuel_price_usd_per_mmbtu``), so a daily price passed to the clearing rescales it.
+    ``pmin_scale``: 0 without unit commitment, 1 with it (module docstring). ``cost_model``:
+    see :func:`gridshift.data.powersimdata.fleet_from_plants`. ``in_service_only``
     (default): keep only the TAMU case's ``status == 1`` plants. This drops retired units
     (PJM-region coal 58 -> 41 GW, closer to PJM's ~40 GW of 2022) but also ~4 GW of ERCOT
     coal that still ran in 2022 (14.5 -> 10.6 GW); one rule for all BAs, not tuned per BA.
@@ -214,27 +277,32 @@ def region_fleet(ba: str, *, start=None, end=None, year: int = 2022, gas_price_s
             raise ValueError(f"start={start!r} is out of range for Henry Hub daily prices: allowed dates within "
                              "[1997-01-07, 2022-12-13] (or up to a month after)")
         hh_start = hh_end - pd.Timedelta(days=31)
-    gas = henry_hub_price(hh_start, hh_end)
+    gas = henry_hub_price(hh_start, hh_end) * gas_price_scale + float(gas_basis_usd_per_mmbtu)
+    if not (np.isfinite(gas) and gas > 0):
+        raise ValueError(f"gas_basis_usd_per_mmbtu={gas_basis_usd_per_mmbtu!r} is invalid: the delivered gas price "
+                         f"({gas:.2f} $/MMBtu) must stay > 0")
     df = _plants()
     if in_service_only:
         df = df[df["status"] == 1]
     sel = select_plants(df.assign(status=1), states=region.states, zones=region.zones,
                         interconnects=region.interconnects)
     return fleet_from_plants(sel, fuel_price_usd_per_mmbtu={"gas": gas},
-                             fuel_price_scale={"gas": gas_price_scale, "coal": coal_price_scale},
-                             pmin_scale=pmin_scale, name_prefix=ba.lower())
+                             fuel_price_scale={"coal": coal_price_scale},
+                             pmin_scale=pmin_scale, name_prefix=ba.lower(), cost_model=cost_model)
 
 
 def real_exogenous_window(grid: RealGrid, rng: np.random.Generator, batch: int, n_steps: int, step_minutes: float,
-                          *, month: int = 0, utc_offset_h: float = 0.0, scale: tuple[float, float, float] = (1, 1, 1)
-                          ) -> dict[str, np.ndarray]:
+                          *, month: int = 0, utc_offset_h: float = 0.0, scale: tuple[float, float, float] = (1, 1, 1),
+                          gas_basis_usd_per_mmbtu: float | None = None) -> dict[str, np.ndarray]:
     """Sample one window of the real year per episode (the env's exogenous inputs).
 
     Each batch row starts at local midnight (``utc_offset_h``) of a day drawn uniformly from
     ``month`` (1-12; 0 = any day) such that ``n_steps`` fit inside the year. Returns
     ``demand_mw`` (the residual demand, see the module docstring), ``solar_mw``, ``wind_mw``
     (``[batch, n_steps]``, each times its ``scale`` factor), and ``month`` / ``start_dow``
-    (local, 0 = Monday) of each start, ``[batch]``.
+    (local, 0 = Monday) of each start, ``[batch]``. With ``gas_basis_usd_per_mmbtu`` (e.g.
+    ``GAS_BASIS_USD_PER_MMBTU[ba]``), also ``gas_price_usd_per_mmbtu`` ``[batch, n_steps]``:
+    :func:`daily_gas_price` of each step's local day.
     """
     check_step(60.0, step_minutes)
     f = grid.frame[["residual_demand_mw", "solar_mw", "wind_mw"]]
@@ -263,6 +331,11 @@ def real_exogenous_window(grid: RealGrid, rng: np.random.Generator, batch: int, 
         x = h0 + t_rel
         for j, k in enumerate(("demand_mw", "solar_mw", "wind_mw")):
             out[k][b] = np.interp(x, x_src, src[:, j]) * scale[j]
+    if gas_basis_usd_per_mmbtu is not None:
+        t_steps = (np.asarray(starts_utc[pick], dtype="datetime64[ns]")[:, None]
+                   + (np.arange(n_steps) * step_minutes * 60e9).astype("timedelta64[ns]")[None, :])
+        out["gas_price_usd_per_mmbtu"] = daily_gas_price(t_steps, basis_usd_per_mmbtu=gas_basis_usd_per_mmbtu,
+                                                         utc_offset_h=utc_offset_h)
     out["month"] = np.asarray(days[pick].month, np.int64)
     out["start_dow"] = np.asarray(days[pick].day_of_week, np.int64)
     return out

@@ -20,9 +20,24 @@ Public figures used (rounded):
   53.07, bituminous/sub-bituminous coal ~95.5, distillate fuel oil 73.16.
 * Fuel prices (delivered, $/MMBtu, 2022-ish levels without the 2022 gas spike): gas 4.5,
   coal 2.1, distillate 18, nuclear fuel 0.7 (EIA EPA Table 7.4 order of magnitude).
-* Variable O&M ($/MWh) and ramp rates (%/min of capacity): EIA AEO 2023 cost and performance
-  assumptions; NREL ATB ramp figures (CT 8-15 %/min, CC 3-5 %/min, coal 1-2 %/min,
-  nuclear effectively flat).
+* Variable O&M ($/MWh): EIA AEO 2023 cost and performance assumptions.
+* Ramp rates, minimum up/down times, hot-start fuel and the fast-start flag: the
+  capacity-weighted medians of the RTS-GMLC units of the same class
+  (:data:`gridshift.data.fleets_rts.RTS_UC_CLASSES`, from GridMod/RTS-GMLC ``gen.csv``;
+  minimum stable output in parentheses, used for coal): coal steam 1.94 %/min, (40 %),
+  8 h / 8 h, 44.5 MMBtu/MW per start; combined cycle 1.17 %/min, (48 %), 8 h / 4.5 h,
+  9.0 MMBtu/MW; gas CT 6.73 %/min, (40 %), 2.2 h / 2.2 h,
+  8.2 MMBtu/MW, fast start (hot start 15 min); oil CT 15 %/min, 40 %, 1 h / 1 h,
+  0.25 MMBtu/MW, fast start. Fast-start units have their minimum output relaxed to 0 in
+  dispatch, so the table gives them 0 (not RTS-GMLC's 40 %) and every model of the fleet
+  (the clearing, the oracle's LP) sees the same bounds. Gas steam boilers (none in RTS-GMLC) take the coal-steam
+  figures (same boiler technology). Combined cycles and gas boilers keep the previous
+  table's minimum outputs (35 % and 25 %: a 2x1 combined cycle turned down on one turbine,
+  a gas boiler's wider turndown than coal's), below RTS-GMLC's single-block 48 %, so that the
+  fleet without commitment (every unit always online) does not gain must-run output. Nuclear: 24 h / 48 h and 25 MMBtu/MW (RTS-GMLC), ramp
+  0.5 %/min (NREL ATB: nuclear runs flat). A start costs hot-start fuel x fuel price (RTS-GMLC
+  lists no non-fuel start cost for thermal units). With these ramps a CCGT moves at most 18 %
+  of its capacity in a 15-minute step (it was 60 %).
 * The capacity mix (~61 GW thermal + must-run, ~20 GW wind, ~8 GW solar for a 60 GW-peak
   load) is ERCOT's 2022 mix scaled by 60/80 (ERCOT's peak was about 80 GW).
 
@@ -61,28 +76,36 @@ class Technology:
     mc_rise_usd_per_mwh: float
     """Rise of incremental cost from zero to full output; 0 makes a linear (step) unit."""
     no_load_frac: float = 0.0
+    min_up_h: float = 0.0
+    min_down_h: float = 0.0
+    start_heat_mmbtu_per_mw: float = 0.0
+    """Fuel burnt by one (hot) start, per MW of capacity."""
+    fast_start: bool = False
+    """Starts within one 15-minute step (exempt from the day-ahead commitment)."""
 
 
 #: The default technology table (sources in the module docstring).
 TECHNOLOGIES: tuple[Technology, ...] = (
-    Technology("nuclear", "nuclear", 4, 4000.0, 0.95, 0.5, (10.4, 10.5), 0.7, 2.5, 0.0, 0.0),
-    Technology("hydro", "hydro", 2, 500.0, 0.2, 50.0, (0.0, 0.0), 0.0, 1.0, 0.0, 0.0),
-    Technology("coal", "coal", 8, 10000.0, 0.40, 1.5, (9.8, 10.8), 2.1, 4.5, 95.5, 3.0, 0.05),
-    Technology("ccgt", "gas", 15, 30000.0, 0.35, 4.0, (6.4, 7.8), 4.5, 2.5, 53.07, 4.0, 0.05),
-    Technology("gas_steam", "gas", 6, 6000.0, 0.25, 1.5, (10.0, 11.5), 4.5, 4.0, 53.07, 3.0, 0.05),
-    Technology("ct", "gas", 10, 10000.0, 0.0, 12.0, (10.2, 12.4), 4.5, 5.0, 53.07, 0.0, 0.0),
-    Technology("oil", "oil", 2, 1000.0, 0.0, 10.0, (11.0, 12.0), 18.0, 6.0, 73.16, 0.0, 0.0),
+    Technology("nuclear", "nuclear", 4, 4000.0, 0.95, 0.5, (10.4, 10.5), 0.7, 2.5, 0.0, 0.0, 0.0, 24.0, 48.0, 25.0),
+    Technology("hydro", "hydro", 2, 500.0, 0.2, 50.0, (0.0, 0.0), 0.0, 1.0, 0.0, 0.0, 0.0),
+    Technology("coal", "coal", 8, 10000.0, 0.40, 1.94, (9.8, 10.8), 2.1, 4.5, 95.5, 3.0, 0.05, 8.0, 8.0, 44.47),
+    Technology("ccgt", "gas", 15, 30000.0, 0.35, 1.17, (6.4, 7.8), 4.5, 2.5, 53.07, 4.0, 0.05, 8.0, 4.5, 9.0),
+    Technology("gas_steam", "gas", 6, 6000.0, 0.25, 1.94, (10.0, 11.5), 4.5, 4.0, 53.07, 3.0, 0.05, 8.0, 8.0, 44.47),
+    Technology("ct", "gas", 10, 10000.0, 0.0, 6.73, (10.2, 12.4), 4.5, 5.0, 53.07, 0.0, 0.0, 2.2, 2.2, 8.23, True),
+    Technology("oil", "oil", 2, 1000.0, 0.0, 15.0, (11.0, 12.0), 18.0, 6.0, 73.16, 0.0, 0.0, 1.0, 1.0, 0.25, True),
 )
 
 
 def build_fleet(technologies: tuple[Technology, ...] = TECHNOLOGIES, *, capacity_scale: float = 1.0) -> FleetParams:
     """Expand a technology table into a unit-level :class:`FleetParams`.
 
-    ``capacity_scale`` multiplies every capacity (and so every minimum output and ramp).
+    ``capacity_scale`` multiplies every capacity (and so every minimum output, ramp, no-load
+    and start-up cost).
     """
     if not (np.isfinite(capacity_scale) and capacity_scale > 0):
         raise ValueError(f"capacity_scale={capacity_scale!r} is invalid: allowed a finite value > 0")
-    names, fuels, cols = [], [], {k: [] for k in ("cap", "pmin", "ramp", "a", "b", "c", "e")}
+    names, fuels = [], []
+    cols = {k: [] for k in ("cap", "pmin", "ramp", "a", "b", "c", "e", "su", "up", "dn", "fast", "vom", "fp")}
     for t in technologies:
         hr = np.linspace(t.heat_rate_mmbtu_per_mwh[0], t.heat_rate_mmbtu_per_mwh[1], t.n_units)
         cap = t.total_capacity_mw * capacity_scale / t.n_units
@@ -97,6 +120,12 @@ def build_fleet(technologies: tuple[Technology, ...] = TECHNOLOGIES, *, capacity
             cols["b"].append(b)
             cols["c"].append(t.no_load_frac * b * cap)
             cols["e"].append(hr[j] * t.co2_kg_per_mmbtu / 1000.0)
+            cols["su"].append(t.start_heat_mmbtu_per_mw * t.fuel_price_usd_per_mmbtu * cap)
+            cols["up"].append(t.min_up_h)
+            cols["dn"].append(t.min_down_h)
+            cols["fast"].append(t.fast_start)
+            cols["vom"].append(t.vom_usd_per_mwh)
+            cols["fp"].append(t.fuel_price_usd_per_mmbtu)
     return FleetParams(
         name=tuple(names),
         fuel=tuple(fuels),
@@ -107,6 +136,12 @@ def build_fleet(technologies: tuple[Technology, ...] = TECHNOLOGIES, *, capacity
         cost_b_usd_per_mwh=np.array(cols["b"]),
         cost_c_usd_per_h=np.array(cols["c"]),
         emission_t_co2_per_mwh=np.array(cols["e"]),
+        startup_cost_usd=np.array(cols["su"]),
+        min_up_h=np.array(cols["up"]),
+        min_down_h=np.array(cols["dn"]),
+        fast_start=np.array(cols["fast"], dtype=bool),
+        vom_usd_per_mwh=np.array(cols["vom"]),
+        fuel_price_usd_per_mmbtu=np.array(cols["fp"]),
     )
 
 

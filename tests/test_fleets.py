@@ -383,3 +383,84 @@ def test_ieee_cases_real(shared_data, case, n_units, total_mw):
         assert cap["nuclear"] == 800.0 and cap["hydro"] == 300.0
         assert cap["coal"] == 4 * 76 + 4 * 155 + 350
         assert cap["oil"] == 4 * 20 + 3 * 100 + 3 * 197 + 5 * 12
+
+
+# --------------------------------------------------------------------------------------------
+# Unit-commitment data (issue #14)
+# --------------------------------------------------------------------------------------------
+
+
+def test_fleet_csv_unit_commitment_columns_round_trip(tmp_path):
+    from gridshift.data.fleets import UC_COLUMNS
+
+    text = FLEET_CSV.replace("emission_t_co2_per_mwh\n", "emission_t_co2_per_mwh,startup_cost_usd,min_up_h,fast_start\n")
+    text = text.replace("0,8.1,0,0\n", "0,8.1,0,0,0,24,0\n").replace("1200.25,0.382\n", "1200.25,0.382,5000,8,0\n")
+    text = text.replace("900,0.955\n", "900,0.955,12000.5,8,1\n")
+    f = load_fleet_csv(_write(tmp_path, "uc.csv", text))
+    np.testing.assert_array_equal(f.startup_cost_usd, [0.0, 5000.0, 12000.5])
+    np.testing.assert_array_equal(f.min_up_h, [24.0, 8.0, 8.0])
+    np.testing.assert_array_equal(f.min_down_h, [0.0, 0.0, 0.0])  # absent column: default
+    assert f.fast_start.tolist() == [False, False, True]
+    g = load_fleet_csv(save_fleet_csv(f, tmp_path / "copy.csv"))
+    for c in FLEET_COLUMNS[2:] + UC_COLUMNS:
+        np.testing.assert_array_equal(getattr(g, c), getattr(f, c))
+    with pytest.raises(FleetFileError, match=r"'fast_start'.*data row 3"):
+        load_fleet_csv(_write(tmp_path, "bad_uc.csv", text.replace("900,0.955,12000.5,8,1", "900,0.955,12000.5,8,2")))
+
+
+def test_rts_unit_commitment_fields(tmp_path):
+    header = RTS_HEADER + ",Min Up Time Hr,Min Down Time Hr,Start Heat Hot MBTU,Non Fuel Start Cost $,Start Time Hot Hr"
+    rows = [RTS_ROWS[0] + ",2.2,2.2,452.8,0,0.25", RTS_ROWS[1] + ",8,4,3379.4,100,3", RTS_ROWS[4] + ",0,0,0,0,0"]
+    f = load_rts_gmlc(_write(tmp_path, "gen.csv", "\n".join([header, *rows]) + "\n"))
+    # start-up = hot-start heat x fuel price + non-fuel cost: 452.8 x 3 and 3379.4 x 2 + 100
+    np.testing.assert_allclose(f.startup_cost_usd, [452.8 * 3.0, 3379.4 * 2.0 + 100.0, 0.0])
+    np.testing.assert_array_equal(f.min_up_h, [2.2, 8.0, 0.0])
+    np.testing.assert_array_equal(f.min_down_h, [2.2, 4.0, 0.0])
+    assert f.fast_start.tolist() == [True, False, False]  # hot start <= 15 min; hydro is not committed
+    np.testing.assert_array_equal(f.vom_usd_per_mwh, [0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(f.fuel_price_usd_per_mmbtu, [3.0, 2.0, 0.0])
+
+
+def test_matpower_unit_commitment_from_class(tmp_path):
+    from gridshift.data.fleets_matpower import TYPICAL_HEAT_RATE
+    from gridshift.data.fleets_rts import RTS_UC_CLASSES
+
+    f = load_matpower_gen(_mp(tmp_path))  # coal_steam, gas_cc, gas_ct
+    cls = ("coal_steam", "gas_cc", "gas_ct")
+    np.testing.assert_array_equal(f.min_up_h, [RTS_UC_CLASSES[c]["min_up_h"] for c in cls])
+    assert f.fast_start.tolist() == [False, False, True]
+    expect = [RTS_UC_CLASSES[c]["start_mmbtu_per_mw"] * f.capacity_mw[k] * f.cost_b_usd_per_mwh[k] / TYPICAL_HEAT_RATE[c]
+              for k, c in enumerate(cls)]
+    np.testing.assert_allclose(f.startup_cost_usd, expect)
+
+
+@pytest.mark.shared_data
+def test_rts_uc_classes_are_the_real_medians(shared_data):
+    from gridshift.data.fleets_rts import RTS_CLASS_OF_TYPE, RTS_UC_CLASSES, rts_uc_class_medians
+
+    got = rts_uc_class_medians(shared_data / "fleets" / "rts_gmlc" / "gen.csv")
+    for cls in RTS_CLASS_OF_TYPE.values():
+        assert got[cls] == RTS_UC_CLASSES[cls], cls
+    f = load_rts_gmlc(shared_data / "fleets" / "rts_gmlc" / "gen.csv")
+    ct = np.array(["_CT_" in n for n in f.name])
+    assert f.fast_start[ct].all() and not f.fast_start[~ct].any()
+    assert (f.startup_cost_usd[~ct & (np.array(f.fuel) == "coal")] > 0).all()
+
+
+@pytest.mark.shared_data
+def test_powersimdata_unit_commitment_classes(shared_data):
+    from gridshift.data.scenario_builder import region_fleet
+
+    f = region_fleet("NYIS", year=2022, pmin_scale=1.0)
+    fuel = np.array(f.fuel)
+    small_gas = (fuel == "gas") & (f.capacity_mw < 50.0)
+    assert small_gas.any() and f.fast_start[small_gas].all()
+    assert not f.fast_start[fuel == "coal"].any()
+    # fast units ramp at least at the gas-CT class rate (6.73 %/min -> 404 % of Pmax per hour)
+    assert np.all(f.ramp_mw_per_h[f.fast_start & (fuel == "gas")] >= 0.0673 * 60 * f.capacity_mw[f.fast_start & (fuel == "gas")] - 1e-9)
+    assert f.min_output_mw.sum() > 0.2 * f.capacity_mw.sum() and np.all(f.startup_cost_usd[fuel == "coal"] > 0)
+    avg = region_fleet("NYIS", year=2022, cost_model="average")
+    gas = np.array(avg.fuel) == "gas"
+    assert np.all(avg.cost_a_usd_per_mw2h == 0) and np.all(avg.cost_c_usd_per_h == 0)
+    hr = avg.cost_b_usd_per_mwh[gas] / avg.fuel_price_usd_per_mmbtu[gas]
+    assert hr.min() >= 6.4 - 1e-9 and hr.max() <= 13.0 + 1e-9  # EIA's physical range for gas units

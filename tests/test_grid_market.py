@@ -422,3 +422,152 @@ def test_threaded_clearing_of_large_batches_equals_row_by_row():
         _, ri = clear(params, GridState(state.dispatch_mw[i : i + 1]), one, dc[i : i + 1])
         np.testing.assert_array_equal(ri.packed[:, 0], r.packed[:, i])
         np.testing.assert_array_equal(ri.dispatch_mw[0], r.dispatch_mw[i])
+
+
+# ---------------------------------------------------------------- unit commitment in real-time dispatch
+
+
+def clear_on(params, demand, prev, online, solar=0.0, gas_price=None):
+    ex = Exogenous(demand_mw=[demand], solar_mw=[solar], wind_mw=[0.0])
+    _, r = clear(params, GridState(dispatch_mw=np.array([prev], float)), ex, 0.0,
+                 online=np.array([online], bool), gas_price=gas_price)
+    return r
+
+
+def uc_fleet(units, **uc):
+    f = fleet(units)
+    return f.replace(**uc)
+
+
+def test_offline_unit_produces_nothing_even_when_cheapest():
+    p = GridParams(fleet([dict(cap=100, b=10), dict(cap=100, b=30)]), MarketParams(**NO_SCARCITY))
+    r = clear_on(p, 50.0, prev=[0.0, 0.0], online=[False, True])
+    np.testing.assert_allclose(r.dispatch_mw[0], [0.0, 50.0])
+    assert r.price_usd_per_mwh[0] == pytest.approx(30.0)
+    # online=None: every unit online (today's behaviour), the cheap unit serves it all.
+    r = clear_once(p, 50.0, prev=[0.0, 0.0])
+    np.testing.assert_allclose(r.dispatch_mw[0], [50.0, 0.0])
+
+
+def test_start_up_synchronises_at_min_output_and_costs_its_start():
+    # A: 200 MW, pmin 80, ramp 40 MW/h = 10 MW per 15-min step, start-up $5,000. It was off.
+    # Its start-up capability is max(pmin, ramp step) = 80 MW: bounds [80, 80] this step.
+    units = [dict(cap=200, pmin=80, ramp=40.0, b=20, c=100.0), dict(cap=500, b=60)]
+    p = GridParams(uc_fleet(units, startup_cost_usd=np.array([5000.0, 0.0])), MarketParams(**NO_SCARCITY))
+    r = clear_on(p, 150.0, prev=[0.0, 150.0], online=[True, True])
+    np.testing.assert_allclose(r.dispatch_mw[0], [80.0, 70.0])
+    assert r.price_usd_per_mwh[0] == pytest.approx(60.0)
+    assert r.fuel_cost_usd[0] == pytest.approx((80 * 20 + 100.0 + 70 * 60) * 0.25 + 5000.0)
+    # Next step it ramps from 80 by at most 10 MW, and no second start is charged.
+    r2 = clear_on(p, 150.0, prev=r.dispatch_mw[0], online=[True, True])
+    np.testing.assert_allclose(r2.dispatch_mw[0], [90.0, 60.0])
+    assert r2.fuel_cost_usd[0] == pytest.approx((90 * 20 + 100.0 + 60 * 60) * 0.25)
+
+
+def test_decommitted_unit_ramps_down_then_disconnects():
+    # pmin 40, ramp 40 MW/h -> 10 MW per step; shut-down capability max(40, 10) = 40 MW.
+    p = GridParams(fleet([dict(cap=100, pmin=40, ramp=40.0, b=10), dict(cap=500, b=50)]), MarketParams(**NO_SCARCITY))
+    out = []
+    prev = [65.0, 0.0]
+    for _ in range(4):
+        r = clear_on(p, 100.0, prev=prev, online=[False, True])
+        prev = r.dispatch_mw[0]
+        out.append(prev[0])
+    assert out == pytest.approx([55.0, 45.0, 35.0, 0.0])
+    assert r.dispatch_mw[0, 1] == pytest.approx(100.0)
+
+
+def test_fast_start_unit_is_always_available_with_relaxed_minimum():
+    # The peaker (pmin 30) is "offline" in the schedule but fast-start: it serves 10 MW.
+    units = [dict(cap=50, b=10), dict(cap=100, pmin=30, b=90)]
+    p = GridParams(uc_fleet(units, fast_start=np.array([False, True])), MarketParams(**NO_SCARCITY))
+    r = clear_on(p, 60.0, prev=[50.0, 0.0], online=[True, False])
+    np.testing.assert_allclose(r.dispatch_mw[0], [50.0, 10.0])
+    assert r.price_usd_per_mwh[0] == pytest.approx(90.0)
+
+
+def test_minimum_contingency_level_prices_at_voll():
+    m = MarketParams(ordc_mu_mw=300.0, ordc_sigma_mw=100.0, voll_usd_per_mwh=5000.0, min_contingency_mw=200.0)
+    p = GridParams(fleet([dict(cap=1000, b=50)]), m)
+    r = clear_once(p, 850.0)  # reserve 150 <= X = 200: VOLL
+    assert r.price_usd_per_mwh[0] == pytest.approx(5000.0)
+    r = clear_once(p, 500.0)  # reserve 500: z = (500 - 200 - 300) / 100 = 0, LOLP 0.5
+    assert r.price_usd_per_mwh[0] == pytest.approx(50 + 0.5 * 4950)
+    r = clear_once(p, 300.0)  # reserve 700: z = 2
+    assert r.scarcity_adder_usd_per_mwh[0] == pytest.approx(4950 * 0.5 * math.erfc(2 / math.sqrt(2)), rel=1e-12)
+
+
+def test_market_params_scaled_to_peak():
+    m = MarketParams.scaled_to_peak(80000.0, ordc_mu_frac=0.01, ordc_sigma_frac=0.02, min_contingency_frac=0.0375,
+                                    step_minutes=60.0)
+    assert (m.ordc_mu_mw, m.ordc_sigma_mw, m.min_contingency_mw, m.step_minutes) == pytest.approx((800, 1600, 3000, 60))
+    for kw, name in ((dict(ordc_sigma_frac=0.0), "ordc_sigma_frac"), (dict(ordc_mu_frac=-0.1), "ordc_mu_frac"),
+                     (dict(min_contingency_frac=0.9), "min_contingency_frac")):
+        with pytest.raises(ParamError, match=name):
+            MarketParams.scaled_to_peak(1000.0, **kw)
+    with pytest.raises(ParamError, match="peak_demand_mw"):
+        MarketParams.scaled_to_peak(0.0)
+    with pytest.raises(ParamError, match="min_contingency_mw"):
+        MarketParams(min_contingency_mw=-1.0)
+
+
+def test_daily_gas_price_rescales_fuel_part_of_gas_offers():
+    # Gas unit: b = 30 with VOM 2 at a fuel price of 4 $/MMBtu; at 8 $/MMBtu b = 28 * 2 + 2 = 58.
+    units = [dict(cap=100, b=30, a=0.0, c=40.0), dict(cap=100, b=45, fuel="coal")]
+    f = uc_fleet(units, vom_usd_per_mwh=np.array([2.0, 1.0]), fuel_price_usd_per_mmbtu=np.array([4.0, 2.0]))
+    p = GridParams(f, MarketParams(**NO_SCARCITY))
+    r = clear_on(p, 150.0, prev=[100.0, 50.0], online=[True, True], gas_price=[8.0])
+    np.testing.assert_allclose(r.dispatch_mw[0], [50.0, 100.0])  # coal (45) now runs first
+    assert r.price_usd_per_mwh[0] == pytest.approx(58.0)
+    assert r.fuel_cost_usd[0] == pytest.approx((50 * 58 + 80.0 + 100 * 45) * 0.25)
+    r = clear_on(p, 150.0, prev=[100.0, 50.0], online=[True, True], gas_price=[4.0])
+    assert r.price_usd_per_mwh[0] == pytest.approx(45.0)
+    with pytest.raises(ValueError, match="gas_price"):
+        clear_on(p, 150.0, prev=[100.0, 50.0], online=[True, True], gas_price=[0.0])
+
+
+def test_online_and_uc_fields_are_checked():
+    p = GridParams(fleet([dict(cap=100, b=10), dict(cap=100, b=30)]))
+    ex = Exogenous([50.0], [0.0], [0.0])
+    with pytest.raises(ValueError, match="online has shape"):
+        clear(p, GridState(np.zeros((1, 2))), ex, online=np.ones((1, 3), bool))
+    with pytest.raises(ValueError, match="expected bool"):
+        clear(p, GridState(np.zeros((1, 2))), ex, online=np.ones((1, 2)))
+    for kw, name in ((dict(min_up_h=np.array([-1.0, 0.0])), "min_up_h[0]"),
+                     (dict(startup_cost_usd=np.array([0.0, np.nan])), "startup_cost_usd[1]"),
+                     (dict(fast_start=np.array([2, 0])), "fast_start[0]"),
+                     (dict(min_down_h=np.zeros(3)), "min_down_h")):
+        with pytest.raises(ParamError, match=name.replace("[", r"\[").replace("]", r"\]")):
+            p.fleet.replace(**kw)
+
+
+@settings(max_examples=150, deadline=None)
+@given(grids(), st.data())
+def test_clearing_invariants_with_commitment(case, data):
+    params, state, ex, dc = case
+    f = params.fleet
+    nb, g = state.dispatch_mw.shape
+    fast = np.array(data.draw(st.lists(st.booleans(), min_size=g, max_size=g)))
+    online = np.array(data.draw(st.lists(st.booleans(), min_size=nb * g, max_size=nb * g))).reshape(nb, g)
+    f = f.replace(fast_start=fast, startup_cost_usd=np.full(g, 100.0))
+    params = GridParams(f, params.market)
+    prev = np.where(data.draw(st.booleans()), state.dispatch_mw, state.dispatch_mw * online)  # some units were off
+    _, r = clear(params, GridState(prev), ex, dc, online=online)
+    tol = 1e-6 * (1.0 + f.total_capacity_mw() + ex.demand_mw.max())
+    np.testing.assert_allclose(r.thermal_mw + r.renewable_used_mw + r.unserved_mw, r.total_demand_mw + r.overgeneration_mw, atol=tol)
+    step = f.ramp_mw_per_h * params.market.step_hours
+    sd = np.maximum(f.min_output_mw, step)
+    off = ~online & ~fast
+    # Offline slow units: 0 once at or below their shut-down capability, else forced down one ramp step.
+    expect_off = np.where(prev <= sd + 1e-7, 0.0, prev - step)
+    assert np.allclose(r.dispatch_mw[off], expect_off[off], atol=tol)
+    on_slow = online & ~fast
+    lo = np.maximum(f.min_output_mw, prev - step)
+    assert np.all(r.dispatch_mw[on_slow] >= (lo - tol)[on_slow])
+    assert np.all(r.dispatch_mw <= np.maximum(np.minimum(f.capacity_mw, np.maximum(prev + step, f.min_output_mw)), 0) + tol)
+    assert np.all(r.dispatch_mw >= -tol)
+    # Fuel cost counts one start per unit going from 0 to > 0.
+    starts = ((prev <= 0) & (r.dispatch_mw > 0)).sum(axis=1)
+    base = (f.cost_a_usd_per_mw2h * r.dispatch_mw**2 + f.cost_b_usd_per_mwh * r.dispatch_mw
+            + np.where(r.dispatch_mw > 0, f.cost_c_usd_per_h, 0.0)).sum(axis=1) * params.market.step_hours
+    np.testing.assert_allclose(r.fuel_cost_usd, base + 100.0 * starts, rtol=1e-9, atol=1e-6)

@@ -46,11 +46,23 @@ def test_npz_actions_equal_the_sb3_policy_on_recorded_observations(algo):
     a_sb3 = sb3.act(obs, None)
     a_npz = npz.act(obs, None)
     assert obs.shape[0] == 2 * 288 * 8 and len(np.unique(a_sb3)) >= 1
-    np.testing.assert_array_equal(a_npz, a_sb3)
+    # Equal everywhere but at exact ties: two actions whose logits / Q-values are within a few
+    # float32 ulps, where torch's and NumPy's summation orders may pick different argmaxes.
+    top2 = np.sort(npz.forward(obs), axis=1)[:, -2:]
+    tie = (top2[:, 1] - top2[:, 0]) <= 1e-5 * np.maximum(1.0, np.abs(top2[:, 1]))
+    np.testing.assert_array_equal(a_npz[~tie], a_sb3[~tie])
+    assert tie.mean() < 0.01  # ties are rare: the comparison covers at least 99 % of the observations
 
 
 def test_shipped_policies_need_no_torch():
-    code = ("import sys; sys.modules['torch'] = None; sys.modules['stable_baselines3'] = None\n"
+    # torch and SB3 cannot be imported (as on a machine without them); a None in sys.modules
+    # would also confuse libraries that probe sys.modules for torch (scipy's array API layer).
+    code = ("import sys, importlib.abc\n"
+            "class Block(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            "        if name.split('.')[0] in ('torch', 'stable_baselines3'):\n"
+            "            raise ImportError(name)\n"
+            "sys.meta_path.insert(0, Block())\n"
             "from gridshift.agents.registry import make_policy\n"
             "from gridshift.eval.runner import run_episode\n"
             "r = run_episode(make_policy('sb3_ppo'), 'default', 1000, horizon_steps=16, warmup_steps=4)\n"

@@ -217,9 +217,9 @@ def load_henry_hub(*, path=None) -> TimeSeriesData:
     Format: CSV with 4 preamble lines (title, URL, retrieval time, source), then ``Day``
     (M/D/YYYY, newest first) and ``Henry Hub Natural Gas Spot Price Dollars per Million
     Btu``. Source: EIA (series RNGWHHD, US public domain). Returns
-    ``gas_price_usd_per_mmbtu`` on trading days (index = the day, 00:00 UTC; weekends and
-    holidays are not interpolated, ``step_minutes`` = 1440 nominal with NaN on
-    non-trading days, reported as gaps only when longer than 5 days).
+    ``gas_price_usd_per_mmbtu`` per calendar day (index = the day, 00:00 UTC,
+    ``step_minutes`` = 1440): weekends and holidays (gaps of up to 5 days) are interpolated
+    linearly between the trading days around them; longer gaps stay NaN and are reported.
     """
     p = _path(path, "grid", "henry_hub_daily.csv")
     t = _read(p, ["Day"], skip_lines=4)

@@ -1,7 +1,9 @@
-"""The grid market: typed params/state (:mod:`.types`) and the copper-plate clearing
-(:mod:`.copper_plate`) behind a small backend interface (:mod:`.backend`)."""
+"""The grid market: typed params/state (:mod:`.types`), the copper-plate clearing
+(:mod:`.copper_plate`) behind a small backend interface (:mod:`.backend`), and the day-ahead
+unit commitment (:mod:`.commitment`)."""
 
 from gridshift.envs.grid.backend import CopperPlateBackend, GridBackend
+from gridshift.envs.grid.commitment import commit_schedule
 from gridshift.envs.grid.copper_plate import clear, initial_state
 from gridshift.envs.grid.types import (
     FUELS,
@@ -26,5 +28,6 @@ __all__ = [
     "MarketParams",
     "ParamError",
     "clear",
+    "commit_schedule",
     "initial_state",
 ]

@@ -16,130 +16,41 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: Fuels a thermal/must-run unit may have. Renewables (solar, wind) are not fleet
-#: units: they are exogenous availability, dispatched first at zero cost.
-FUELS: tuple[str, ...] = (
-    "nuclear",
-    "hydro",
-    "coal",
-    "gas",
-    "oil",
-    "biomass",
-    "geothermal",
-    "other",
+from gridshift.envs.grid.fleet_params import (  # noqa: F401  (re-exported)
+    FUELS,
+    UC_FIELDS,
+    FleetParams,
+    ParamError,
+    _check_array,
+    _fail,
+    _readonly,
 )
 
-
-class ParamError(ValueError):
-    """An invalid parameter value. The message names the field, the value and the allowed range."""
-
-
-def _fail(field_name: str, value, allowed: str) -> None:
-    raise ParamError(f"{field_name}={value!r} is invalid: allowed {allowed}")
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, copy=True)
-    a.flags.writeable = False
-    return a
-
-
-def _check_array(name: str, a: np.ndarray, *, lo: float | None = None, allow_inf: bool = False) -> None:
-    bad_nan = np.isnan(a)
-    if bad_nan.any():
-        i = int(np.flatnonzero(bad_nan.ravel())[0])
-        _fail(f"{name}[{i}]", float(a.ravel()[i]), "a finite number")
-    if not allow_inf:
-        bad = ~np.isfinite(a)
-        if bad.any():
-            i = int(np.flatnonzero(bad.ravel())[0])
-            _fail(f"{name}[{i}]", float(a.ravel()[i]), "a finite number")
-    if lo is not None:
-        bad = a < lo
-        if bad.any():
-            i = int(np.flatnonzero(bad.ravel())[0])
-            _fail(f"{name}[{i}]", float(a.ravel()[i]), f">= {lo}")
-
-
-@dataclass(frozen=True, eq=False)
-class FleetParams:
-    """The dispatchable fleet: one entry per unit, all arrays of shape ``[G]``.
-
-    Cost follows TSCO eq. (1): ``C_g(p) = a_g p^2 + b_g p + c_g`` in $/h for output ``p``
-    in MW. Units with ``a_g = 0`` have a constant marginal cost and clear as a
-    merit-order step. Every unit is online for the whole episode (no unit commitment):
-    ``min_output_mw`` is a hard floor, which is how must-run units (nuclear, hydro run of
-    river) are expressed. ``ramp_mw_per_h`` bounds the change of output between steps
-    (``inf`` = no limit); it makes the grid path-dependent.
-    """
-
-    name: tuple[str, ...]
-    fuel: tuple[str, ...]
-    capacity_mw: np.ndarray
-    min_output_mw: np.ndarray
-    ramp_mw_per_h: np.ndarray
-    cost_a_usd_per_mw2h: np.ndarray
-    cost_b_usd_per_mwh: np.ndarray
-    cost_c_usd_per_h: np.ndarray
-    emission_t_co2_per_mwh: np.ndarray
-
-    def __post_init__(self) -> None:
-        arrays = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("name", "fuel")}
-        n = None
-        for k, v in arrays.items():
-            a = np.asarray(v, dtype=np.float64)
-            if a.ndim != 1:
-                _fail(f"FleetParams.{k}", a.shape, "a 1-D array (one entry per unit)")
-            if n is None:
-                n = a.shape[0]
-            elif a.shape[0] != n:
-                _fail(f"FleetParams.{k}", f"length {a.shape[0]}", f"length {n} (same as capacity_mw)")
-            object.__setattr__(self, k, _readonly(a))
-        if not n:
-            _fail("FleetParams.capacity_mw", "[]", "at least one unit")
-        object.__setattr__(self, "name", tuple(str(x) for x in self.name))
-        object.__setattr__(self, "fuel", tuple(str(x) for x in self.fuel))
-        if len(self.name) != n:
-            _fail("FleetParams.name", f"length {len(self.name)}", f"length {n}")
-        if len(self.fuel) != n:
-            _fail("FleetParams.fuel", f"length {len(self.fuel)}", f"length {n}")
-        for i, f in enumerate(self.fuel):
-            if f not in FUELS:
-                _fail(f"FleetParams.fuel[{i}]", f, f"one of {FUELS}")
-        _check_array("FleetParams.capacity_mw", self.capacity_mw, lo=0.0)
-        _check_array("FleetParams.min_output_mw", self.min_output_mw, lo=0.0)
-        over = self.min_output_mw > self.capacity_mw
-        if over.any():
-            i = int(np.flatnonzero(over)[0])
-            _fail(f"FleetParams.min_output_mw[{i}]", float(self.min_output_mw[i]), f"<= capacity_mw[{i}] = {self.capacity_mw[i]}")
-        _check_array("FleetParams.ramp_mw_per_h", self.ramp_mw_per_h, lo=0.0, allow_inf=True)
-        _check_array("FleetParams.cost_a_usd_per_mw2h", self.cost_a_usd_per_mw2h, lo=0.0)
-        _check_array("FleetParams.cost_b_usd_per_mwh", self.cost_b_usd_per_mwh)
-        _check_array("FleetParams.cost_c_usd_per_h", self.cost_c_usd_per_h)
-        _check_array("FleetParams.emission_t_co2_per_mwh", self.emission_t_co2_per_mwh, lo=0.0)
-
-    @property
-    def n_units(self) -> int:
-        return int(self.capacity_mw.shape[0])
-
-    def total_capacity_mw(self) -> float:
-        return float(self.capacity_mw.sum())
-
-    def marginal_cost_usd_per_mwh(self, p_mw: np.ndarray) -> np.ndarray:
-        """Incremental cost ``dC/dp = 2 a p + b`` at output ``p`` (TSCO eq. 1)."""
-        return 2.0 * self.cost_a_usd_per_mw2h * p_mw + self.cost_b_usd_per_mwh
-
-    def replace(self, **changes) -> FleetParams:
-        return dataclasses.replace(self, **changes)
+#: Default ORDC parameters as fractions of the system's peak demand (see :class:`MarketParams`).
+#: ERCOT's minimum contingency level is 3,000 MW since 2022 (PUCT Project 52373; 2,000 MW
+#: from 2014 to 2021) against a 2022 peak of about 80 GW: 0.0375. ERCOT's seasonal
+#: reserve-error distributions (ORDC methodology, "Methodology for Implementing ORDC to
+#: Calculate Real-Time Reserve Price Adder") have standard deviations of roughly 1-2 GW and
+#: means up to about 1 GW: ``sigma = 0.02`` and ``mu = 0.01`` of peak (1.6 and 0.8 GW at
+#: 80 GW). Approximate public orders of magnitude, not a fit.
+ORDC_MU_FRAC = 0.01
+ORDC_SIGMA_FRAC = 0.02
+MIN_CONTINGENCY_FRAC = 0.0375
 
 
 @dataclass(frozen=True)
 class MarketParams:
     """Market rules of the copper-plate clearing (DESIGN §3).
 
-    The scarcity adder follows ERCOT's operating-reserve demand curve:
-    ``adder = (VOLL - lambda) * LOLP(H)``, ``LOLP(H) = 1 - Phi((H - mu) / sigma)``, with ``H`` the
-    ramp-limited reserve headroom in MW.
+    The scarcity adder follows ERCOT's operating-reserve demand curve (ORDC): with ``H`` the
+    ramp-limited reserve headroom (MW) and ``X`` the minimum contingency level,
+
+    ``adder = (VOLL - lambda) * LOLP(H - X)``, ``LOLP(x) = 1 - Phi((x - mu) / sigma)`` for
+    ``H > X`` and ``LOLP = 1`` (price at VOLL) for ``H <= X``.
+
+    The absolute MW figures are what the kernel uses; :meth:`scaled_to_peak` builds them as
+    fractions of the system's peak demand (:data:`ORDC_MU_FRAC`, :data:`ORDC_SIGMA_FRAC`,
+    :data:`MIN_CONTINGENCY_FRAC`), so the same rules fit a 5 GW or a 100 GW system.
     """
 
     step_minutes: float = 15.0
@@ -148,13 +59,17 @@ class MarketParams:
     floor_price_usd_per_mwh: float = -20.0
     """Price when minimum output exceeds demand and curtailment cannot absorb the surplus."""
     ordc_mu_mw: float = 3000.0
-    """ORDC mean of the reserve-error distribution (MW); ERCOT uses a minimum contingency level of this order."""
+    """ORDC mean of the reserve-error distribution (MW)."""
     ordc_sigma_mw: float = 1500.0
     """ORDC standard deviation of the reserve-error distribution (MW)."""
     carbon_price_usd_per_t: float = 50.0
     """Carbon price added to system cost (and, when ``carbon_in_dispatch``, to offer prices)."""
     carbon_in_dispatch: bool = False
-    """If true, units offer at fuel cost + carbon price x emission factor (a carbon tax in the merit order)."""
+    """If true, units offer at fuel cost + carbon price x emission factor (a carbon tax in the
+    merit order), so the clearing price is the marginal *social* cost at the margin; false, at
+    fuel cost only (a market without a carbon price; social cost still counts carbon)."""
+    min_contingency_mw: float = 0.0
+    """ORDC minimum contingency level ``X`` (MW): at or below it the price is VOLL (0 = none)."""
 
     def __post_init__(self) -> None:
         if not (0.0 < self.step_minutes <= 1440.0):
@@ -169,6 +84,26 @@ class MarketParams:
             _fail("ordc_sigma_mw", self.ordc_sigma_mw, "a finite value > 0")
         if not (np.isfinite(self.carbon_price_usd_per_t) and self.carbon_price_usd_per_t >= 0.0):
             _fail("carbon_price_usd_per_t", self.carbon_price_usd_per_t, "a finite value >= 0")
+        if not (np.isfinite(self.min_contingency_mw) and self.min_contingency_mw >= 0.0):
+            _fail("min_contingency_mw", self.min_contingency_mw, "a finite value >= 0")
+
+    @classmethod
+    def scaled_to_peak(cls, peak_demand_mw: float, *, ordc_mu_frac: float = ORDC_MU_FRAC,
+                       ordc_sigma_frac: float = ORDC_SIGMA_FRAC, min_contingency_frac: float = MIN_CONTINGENCY_FRAC,
+                       **kw) -> MarketParams:
+        """Market rules whose ORDC is sized to the system: ``mu``, ``sigma`` and the minimum
+        contingency level are the given fractions of ``peak_demand_mw`` (other fields as
+        keywords). Each fraction is checked: ``0 <= mu_frac <= 0.5``, ``0 < sigma_frac <= 0.5``,
+        ``0 <= min_contingency_frac <= 0.5``."""
+        if not (np.isfinite(peak_demand_mw) and peak_demand_mw > 0.0):
+            _fail("peak_demand_mw", peak_demand_mw, "a finite value > 0")
+        for name, v, lo_open in (("ordc_mu_frac", ordc_mu_frac, False), ("ordc_sigma_frac", ordc_sigma_frac, True),
+                                 ("min_contingency_frac", min_contingency_frac, False)):
+            ok = np.isfinite(v) and (v > 0.0 if lo_open else v >= 0.0) and v <= 0.5
+            if not ok:
+                _fail(name, v, f"{'0 <' if lo_open else '0 <='} {name} <= 0.5 (a fraction of peak demand)")
+        return cls(ordc_mu_mw=ordc_mu_frac * peak_demand_mw, ordc_sigma_mw=ordc_sigma_frac * peak_demand_mw,
+                   min_contingency_mw=min_contingency_frac * peak_demand_mw, **kw)
 
     @property
     def step_hours(self) -> float:
@@ -195,6 +130,43 @@ class GridParams:
         if c is None:
             c = _readonly(self.offer_b_usd_per_mwh())
             self.__dict__["_offer_b"] = c
+        return c
+
+    def carbon_adder_usd_per_mwh(self) -> np.ndarray:
+        """``[G]`` carbon part of each offer ($/MWh): price x emission factor when carbon is
+        in dispatch, else 0."""
+        c = self.__dict__.get("_carbon_adder")
+        if c is None:
+            m = self.market
+            c = _readonly(m.carbon_price_usd_per_t * self.fleet.emission_t_co2_per_mwh if m.carbon_in_dispatch
+                          else np.zeros(self.fleet.n_units))
+            self.__dict__["_carbon_adder"] = c
+        return c
+
+    def uc_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Kernel inputs derived once: ``fast_start`` ``[G]`` bool, ``startup_cost_usd``, the
+        inverse fuel price of gas units that follow the gas price (0 for the others),
+        ``vom_usd_per_mwh`` and :meth:`carbon_adder_usd_per_mwh`."""
+        c = self.__dict__.get("_uc")
+        if c is None:
+            f = self.fleet
+            inv = np.where(f.gas_units(), 1.0 / np.where(f.fuel_price_usd_per_mmbtu > 0, f.fuel_price_usd_per_mmbtu, 1.0),
+                           0.0)
+            c = (_readonly(f.fast_start), _readonly(f.startup_cost_usd), _readonly(inv), _readonly(f.vom_usd_per_mwh),
+                 self.carbon_adder_usd_per_mwh())
+            self.__dict__["_uc"] = c
+        return c
+
+    def kernel_costs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``a``, offer ``b``, fuel ``b`` and ``c`` as private writable arrays for the compiled
+        clearing (which aliases them when no gas price is given and copies them when one is:
+        one array type either way). Never modify them."""
+        c = self.__dict__.get("_kcosts")
+        if c is None:
+            f = self.fleet
+            c = tuple(np.array(x, dtype=np.float64) for x in (f.cost_a_usd_per_mw2h, self.offer_b_cached(),
+                                                               f.cost_b_usd_per_mwh, f.cost_c_usd_per_h))
+            self.__dict__["_kcosts"] = c
         return c
 
     def ramp_step_mw(self) -> np.ndarray:
@@ -271,6 +243,8 @@ class ClearingResult:
     """Renewable share of served generation, in [0, 1]."""
     emissions_t_co2: np.ndarray
     fuel_cost_usd: np.ndarray
+    """Fuel (incl. no-load) cost over the step, plus start-up costs of units started this step
+    when a commitment is given."""
     system_cost_usd: np.ndarray
     """Fuel + VOLL x unserved energy + carbon price x emissions, over the step."""
     step_hours: float

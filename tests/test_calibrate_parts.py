@@ -1,0 +1,129 @@
+"""Calibration pieces on hand-made numbers (baselines, price metrics, fuel shares, verdicts,
+the basis bisection) and, with ../shared/data, the daily gas series, the reference CI's
+life-cycle factors and a short run of each settlement."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gridshift.eval import calibrate_baselines as bl
+from gridshift.eval.calibrate import _bisect_basis
+from gridshift.eval.calibrate_report import fuel_shares, price_metrics, verdict
+
+IDX = pd.date_range("2022-07-01", periods=4, freq="1h", tz="UTC")
+
+
+def test_ci_proxy_is_least_squares_through_origin():
+    share = pd.Series([0.5, 1.0, np.nan], index=IDX[:3])
+    ci = pd.Series([250.0, 500.0, 10.0], index=IDX[:3])
+    assert bl.fit_ci_proxy(share, ci) == pytest.approx(500.0)
+    # (0.5 * 300 + 1.0 * 500) / (0.25 + 1) = 520
+    assert bl.fit_ci_proxy(share, pd.Series([300.0, 500.0, 0.0], index=IDX[:3])) == pytest.approx(520.0)
+    with pytest.raises(ValueError, match="at least two hours"):
+        bl.fit_ci_proxy(share.iloc[:1], ci.iloc[:1])
+
+
+def test_price_regression_recovers_exact_coefficients():
+    rng = np.random.default_rng(0)
+    idx = pd.date_range("2022-01-01", periods=50, freq="1h", tz="UTC")
+    x = pd.DataFrame({"hh": rng.uniform(3, 9, 50), "rl": rng.uniform(20e3, 60e3, 50)}, index=idx)
+    y = 1.0 + 2.0 * x["hh"] + 3.0 * x["rl"] / 1000 + 0.5 * x["hh"] * x["rl"] / 1000
+    beta = bl.fit_price_regression(x, y)
+    np.testing.assert_allclose(beta, [1.0, 2.0, 3.0, 0.5], atol=1e-8)
+    np.testing.assert_allclose(bl.predict_price_regression(beta, x), y, atol=1e-8)
+    with pytest.raises(ValueError, match="at least 8 hours"):
+        bl.fit_price_regression(x.iloc[:5], y.iloc[:5])
+
+
+def test_price_metrics_hand_computed():
+    sim = pd.Series([0.0, 100.0, 200.0, 400.0], index=IDX)
+    real = pd.Series([150.0, 50.0, 350.0, 250.0], index=IDX)
+    m = price_metrics(sim, real, "UTC")
+    assert m["bias"] == pytest.approx(-25.0)
+    assert m["mae"] == pytest.approx((150 + 50 + 150 + 150) / 4)
+    # duration curves: sorted [0, 100, 200, 400] vs [50, 150, 250, 350] -> |diff| 50 each
+    assert m["pdc_mae"] == pytest.approx(50.0)
+    assert m["std_ratio"] == pytest.approx(np.std([0, 100, 200, 400]) / np.std([150, 50, 350, 250]))
+    assert m["hours_above_100"] == [2, 3] and m["hours_above_300"] == [1, 1]
+
+
+def test_fuel_shares_and_top_three():
+    f = pd.DataFrame({"sim_gas_mw": [50.0], "sim_coal_mw": [30.0], "sim_oil_mw": [0.0], "sim_other_mw": [0.0],
+                      "gas_mw": [40.0], "coal_mw": [40.0], "oil_mw": [0.0], "other_mw": [0.0], "nuclear_mw": [10.0],
+                      "hydro_mw": [0.0], "wind_mw": [8.0], "solar_mw": [2.0], "renewable_used_mw": [5.0]}, index=IDX[:1])
+    s = fuel_shares(f)
+    # real: 40, 40, 10, 8, 2 of 100; sim: 50, 30, 10 and half the renewables (4, 1) of 95
+    assert s["real_pct"]["gas"] == pytest.approx(40.0) and s["sim_pct"]["gas"] == pytest.approx(100 * 50 / 95)
+    assert s["sim_pct"]["wind"] == pytest.approx(100 * 4 / 95)
+    assert set(s["top3"]) == {"gas", "coal", "nuclear"}
+    assert s["top3_max_abs_error_pp"] == pytest.approx(100 * 50 / 95 - 40.0)  # gas: 52.6 % vs 40 %
+
+
+def test_verdict_requires_beating_both_baselines():
+    t = {"ci_vs_eia": {"pearson_r": 0.9}, "fuel_mix": {"top3_max_abs_error_pp": 3.0},
+         "price": {"pearson_r": 0.65, "std_ratio": 0.7},
+         "baselines": {"ci_proxy": {"pearson_r": 0.95}, "price_regression": {"pearson_r": 0.5}}}
+    v = verdict(t)
+    assert v["ci_r_ok"] and v["mix_ok"] and v["price_r_ok"] and v["std_ratio_ok"] and v["beats_price_regression"]
+    assert not v["beats_ci_proxy"] and not v["calibrated"]
+    t["baselines"]["ci_proxy"]["pearson_r"] = 0.85
+    assert verdict(t)["calibrated"]
+    del t["price"]
+    assert verdict(t)["calibrated"] and "price_r_ok" not in verdict(t)
+
+
+def test_basis_bisection():
+    calls = []
+
+    def bias(b):
+        calls.append(b)
+        return 4.0 * (b - 1.3)
+
+    assert _bisect_basis(bias, -3.0, 12.0, 10) == pytest.approx(1.3, abs=0.02)
+    assert _bisect_basis(lambda b: b + 10.0, -3.0, 12.0, 5) == -3.0  # biased up even at the lower bound
+    assert _bisect_basis(lambda b: b - 20.0, -3.0, 12.0, 5) == 12.0
+
+
+@pytest.mark.shared_data
+def test_daily_gas_price_and_basis(shared_data):
+    from gridshift.data.scenario_builder import daily_gas_price
+
+    t = pd.DatetimeIndex(["2022-07-01 12:00", "2022-07-06 03:00", "2022-07-07 12:00"], tz="UTC")
+    np.testing.assert_allclose(daily_gas_price(t), [5.75, 5.65, 5.83])  # EIA RNGWHHD of those days
+    np.testing.assert_allclose(daily_gas_price(t, utc_offset_h=-6.0)[1], 5.72)  # 21:00 on July 5 in Texas
+    np.testing.assert_allclose(daily_gas_price(t, basis_usd_per_mmbtu=1.5), [7.25, 7.15, 7.33])
+    with pytest.raises(ValueError, match="out of range for Henry Hub"):
+        daily_gas_price(pd.DatetimeIndex(["2023-03-01"], tz="UTC"))
+    with pytest.raises(ValueError, match="basis_usd_per_mmbtu"):
+        daily_gas_price(t, basis_usd_per_mmbtu=-9.0)
+
+
+@pytest.mark.shared_data
+def test_reference_ci_is_ipcc_lifecycle_factors_times_mix(shared_data):
+    from gridshift.data.scenario_builder import build_real_grid
+    from gridshift.eval.calibrate_sim import LIFECYCLE_G_PER_KWH
+
+    f = build_real_grid("PJM", 2022).frame.dropna()
+    fuels = list(LIFECYCLE_G_PER_KWH)
+    mix = f[[f"{x}_mw" for x in fuels]].clip(lower=0)
+    ci = (mix * np.array([LIFECYCLE_G_PER_KWH[x] for x in fuels])).sum(axis=1) / mix.sum(axis=1)
+    assert np.corrcoef(ci, f["avg_ci_eia_g_per_kwh"])[0, 1] > 0.9999
+    assert abs((ci - f["avg_ci_eia_g_per_kwh"]).mean()) < 1.0
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(("ba", "settlement"), [("ERCO", "day-ahead"), ("PJM", "real-time")])
+def test_short_calibration_reports_baselines_and_settlement(shared_data, ba, settlement):
+    from gridshift.eval.calibrate import calibrate, format_report, format_table
+
+    res = calibrate(ba, 2022, fit=("2022-03-07", "2022-03-14"), test=("2022-08-01", "2022-08-08"), fit_params=False,
+                    plot=False)
+    assert res.settlement == settlement
+    t = res.metrics["test"]
+    assert {"ci_vs_eia", "ci_direct_vs_eia", "price", "baselines", "fuel_mix", "verdict"} <= set(t)
+    assert t["price"]["n_hours"] >= 160 and set(t["baselines"]) == {"ci_proxy", "price_regression"}
+    assert abs(sum(t["fuel_mix"]["sim_pct"].values()) - 100.0) < 1e-6
+    assert ("real-time" if settlement == "real-time" else "day-ahead") in format_report(res)
+    assert ("RT" if settlement == "real-time" else "DA") in format_table([res])
