@@ -38,30 +38,36 @@ def build_fleet(sc: Scenario) -> FleetParams:
 
         return synthetic_fleet(capacity_scale=s)
     if sc.fleet == "powersimdata":
-        from gridshift.data.scenario_builder import parse_grid_data, region_fleet
+        from gridshift.data.scenario_builder import (
+            GAS_BASIS_USD_PER_MMBTU,
+            parse_grid_data,
+            region_fleet,
+        )
 
         ba, year = parse_grid_data(sc.grid_data)
-        fleet = region_fleet(ba, year=year, gas_price_scale=sc.gas_price_scale, coal_price_scale=sc.coal_price_scale)
+        # minimum outputs only bind with a commitment (an always-online fleet would run every
+        # plant at its minimum); average heat rates (see region_fleet's cost_model)
+        fleet = region_fleet(ba, year=year, gas_price_scale=sc.gas_price_scale, coal_price_scale=sc.coal_price_scale,
+                             pmin_scale=1.0 if sc.unit_commitment else 0.0,
+                             gas_basis_usd_per_mmbtu=GAS_BASIS_USD_PER_MMBTU[ba], cost_model="average")
     else:
         from gridshift.data.fleets import load_fleet_csv
 
         fleet = load_fleet_csv(sc.fleet)
-    if s != 1.0:
-        # s identical units side by side: capacity, minimum output, ramp and no-load cost scale
-        # with s, the marginal-cost curve over the scaled range stays the same (a / s).
-        fleet = fleet.replace(capacity_mw=fleet.capacity_mw * s, min_output_mw=fleet.min_output_mw * s,
-                              ramp_mw_per_h=fleet.ramp_mw_per_h * s, cost_a_usd_per_mw2h=fleet.cost_a_usd_per_mw2h / s,
-                              cost_c_usd_per_h=fleet.cost_c_usd_per_h * s)
-    return fleet
+    # s identical units side by side: capacity, minimum output, ramp, no-load and start-up costs
+    # scale with s; the marginal-cost curve over the scaled range stays the same (a / s)
+    return fleet.scaled(s) if s != 1.0 else fleet
 
 
 def build_grid(sc: Scenario) -> GridParams:
-    market = MarketParams(
+    market = MarketParams.scaled_to_peak(
+        sc.peak_demand_mw,
+        ordc_mu_frac=sc.ordc_mu_frac,
+        ordc_sigma_frac=sc.ordc_sigma_frac,
+        min_contingency_frac=sc.min_contingency_frac,
         step_minutes=sc.step_minutes,
         voll_usd_per_mwh=sc.voll_usd_per_mwh,
         floor_price_usd_per_mwh=sc.floor_price_usd_per_mwh,
-        ordc_mu_mw=sc.ordc_mu_mw,
-        ordc_sigma_mw=sc.ordc_sigma_mw,
         carbon_price_usd_per_t=sc.carbon_price_usd_per_t,
         carbon_in_dispatch=sc.carbon_in_dispatch,
     )

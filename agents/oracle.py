@@ -91,6 +91,9 @@ def solve_schedule(params, st, *, resolution_steps: int = 4, window_steps: int |
 
     t_solve = time.perf_counter()
     sc, dcs, fleet = params.scenario, params.dcs, params.grid.fleet
+    # With unit commitment the LP is its relaxation: every unit may run anywhere in [0, capacity]
+    # (no minimum output, no start-up or no-load cost), so its cost stays a lower bound.
+    pmin = fleet.min_output_mw if getattr(st, "online", None) is None else np.zeros(fleet.n_units)
     r = int(resolution_steps)
     if r < 1:
         raise ValueError(f"resolution_steps={resolution_steps!r} is invalid: allowed an integer >= 1")
@@ -153,7 +156,7 @@ def solve_schedule(params, st, *, resolution_steps: int = 4, window_steps: int |
     offer_b = params.grid.offer_b_usd_per_mwh()
     seg_w, seg_cost, seg_unit = [], [], []
     for g in range(fleet.n_units):
-        lo, hi = float(fleet.min_output_mw[g]), float(fleet.capacity_mw[g])
+        lo, hi = float(pmin[g]), float(fleet.capacity_mw[g])
         a, b, e = float(fleet.cost_a_usd_per_mw2h[g]), float(fleet.cost_b_usd_per_mwh[g]), float(fleet.emission_t_co2_per_mwh[g])
         if costs == "offer":  # the simulator's own merit order: dispatch as it dispatches
             b, e = float(offer_b[g]), 0.0
@@ -214,7 +217,7 @@ def solve_schedule(params, st, *, resolution_steps: int = 4, window_steps: int |
                 ne += 1
     # Balance: sum seg + ren + uns - spill - sum_i PUE_i x = demand + fixed DC load
     base_dc = (dcs.pue[:, None] * (dcs.idle_mw[:, None] + fixed_p)).sum(axis=0)
-    min_total = float(fleet.min_output_mw.sum())
+    min_total = float(pmin.sum())
     for p in range(P):
         k_idx = ix_seg + p * K + np.arange(K)
         eq_rows += [ne] * (K + 3)
@@ -248,7 +251,7 @@ def solve_schedule(params, st, *, resolution_steps: int = 4, window_steps: int |
             b_ub.append(float(dyn_room[i, p]))
             nu += 1
     # Ramps on each unit's output above its minimum: +/-(sum_k seg[g,p] - sum_k seg[g,p-1]) <= R
-    prev = st.grid.dispatch_mw[0] - fleet.min_output_mw
+    prev = st.grid.dispatch_mw[0] - pmin
     ramp = fleet.ramp_mw_per_h * dt
     for g in range(fleet.n_units):
         kg = np.flatnonzero(seg_unit == g)
@@ -256,7 +259,7 @@ def solve_schedule(params, st, *, resolution_steps: int = 4, window_steps: int |
             continue
         for p in range(P):
             R = float(ramp[g] * wlen[p])
-            if R >= float(fleet.capacity_mw[g] - fleet.min_output_mw[g]):
+            if R >= float(fleet.capacity_mw[g] - pmin[g]):
                 continue  # never binds
             cur = list(ix_seg + p * K + kg)
             for sign in (1.0, -1.0):
@@ -281,7 +284,7 @@ def solve_schedule(params, st, *, resolution_steps: int = 4, window_steps: int |
     v = res.x
     x = v[:nx].reshape(n, 3, P)
     # constants: minimum output's fuel (+ no-load cost of units always on) and carbon
-    lo = fleet.min_output_mw
+    lo = pmin
     const_rate = float((fleet.cost_a_usd_per_mw2h * lo**2 + fleet.cost_b_usd_per_mwh * lo
                         + np.where(lo > 0, fleet.cost_c_usd_per_h, 0.0)
                         + sc.carbon_price_usd_per_t * fleet.emission_t_co2_per_mwh * lo).sum())

@@ -46,10 +46,17 @@ class RealExogenous:
         self.scale = (sc.peak_demand_mw / pk["residual_demand_mw"], sc.solar_capacity_mw / max(pk["solar_mw"], 1e-9),
                       sc.wind_capacity_mw / max(pk["wind_mw"], 1e-9))
         self.month, self.step_minutes, self.utc_offset_h = sc.month, sc.step_minutes, sc.grid_utc_offset_h
+        self.gas_basis = None
+        if sc.gas_price_daily:
+            from gridshift.data.scenario_builder import GAS_BASIS_USD_PER_MMBTU
+
+            self.gas_basis = GAS_BASIS_USD_PER_MMBTU[self.grid.ba]
 
     def sample(self, rng: np.random.Generator, batch: int, n_steps: int) -> ExogenousWindow:
         from gridshift.data.scenario_builder import real_exogenous_window
 
         ex = real_exogenous_window(self.grid, rng, batch, n_steps, self.step_minutes, month=self.month,
-                                   utc_offset_h=self.utc_offset_h, scale=self.scale)
-        return ExogenousWindow(ex["demand_mw"], ex["solar_mw"], ex["wind_mw"], ex["month"], ex["start_dow"])
+                                   utc_offset_h=self.utc_offset_h, scale=self.scale,
+                                   gas_basis_usd_per_mmbtu=self.gas_basis)
+        return ExogenousWindow(ex["demand_mw"], ex["solar_mw"], ex["wind_mw"], ex["month"], ex["start_dow"],
+                               ex.get("gas_price_usd_per_mmbtu"))

@@ -163,12 +163,19 @@ def run_batch(policies: Sequence, sc: Scenario, seeds: Sequence[int], *, params:
     rec_rows = [DC_INDEX[k] for k in BATCH_DC_RECORD]
     grid, extra, dcs, rel = [], [], [], []
 
-    def slope(prev, demand, avail, dc_total):
+    def slope(prev, demand, avail, dc_total, t):
         if not probe_mw:
             return np.full(nb, np.nan)
         d = float(probe_mw)
-        hi = copper_plate.clear_arrays(params.grid, prev, demand, avail, dc_total + d).price_usd_per_mwh
-        lo = copper_plate.clear_arrays(params.grid, prev, demand, avail, np.maximum(dc_total - d, 0.0)).price_usd_per_mwh
+        # the same step's market: the same commitment and gas price as the run's clearing
+        kw = {}
+        if st.online is not None:
+            kw["online"] = st.online[rows, t]
+        if st.gas_price is not None:
+            kw["gas_price"] = st.gas_price[rows, t]
+        hi = copper_plate.clear_arrays(params.grid, prev, demand, avail, dc_total + d, **kw).price_usd_per_mwh
+        lo = copper_plate.clear_arrays(params.grid, prev, demand, avail, np.maximum(dc_total - d, 0.0),
+                                       **kw).price_usd_per_mwh
         return (hi - lo) / (dc_total + d - np.maximum(dc_total - d, 0.0))
 
     def record(info, demand, release, sl):
@@ -185,9 +192,10 @@ def run_batch(policies: Sequence, sc: Scenario, seeds: Sequence[int], *, params:
         core_act = adapter.to_core(acts)
         demand = st.demand_mw[rows, st.t].copy()
         avail = st.solar_mw[rows, st.t] + st.wind_mw[rows, st.t]
-        prev = st.grid.dispatch_mw.copy()
+        prev, t_now = st.grid.dispatch_mw.copy(), st.t.copy()
         info = core.step(params, st, core_act, rng)
-        record(info, demand, core_act[..., :3].astype(np.float32), slope(prev, demand, avail, info["dc_load_total_mw"]))
+        record(info, demand, core_act[..., :3].astype(np.float32),
+               slope(prev, demand, avail, info["dc_load_total_mw"], t_now))
         obs = core.observe(params, st, rng)
     if sc.backlog_terminal_value:
         # the vector env prices the backlog at truncation, which extends the exogenous arrays by a

@@ -241,21 +241,32 @@ def no_dc_clearing(params, st, t0: int, lengths) -> list[pd.DataFrame]:
     absolute step 0 (its own warm-up) to ``t0 + max(lengths)``; returns, per env, the rows
     ``t0 .. t0 + lengths[b] - 1`` (the record's steps) with every clearing output."""
     from gridshift.envs.grid import copper_plate
-    from gridshift.envs.grid.types import Exogenous
+    from gridshift.envs.grid.commitment import commit_schedule
 
     lengths = np.asarray(lengths, dtype=np.int64)
     end = int(t0 + lengths.max(initial=0))
     if st.demand_mw.shape[1] < end:
         raise ValueError(f"no_dc_clearing needs exogenous inputs up to step {end}: the state has {st.demand_mw.shape[1]}")
     nb = st.batch_size
-    grid = params.grid
-    zero = np.zeros(nb)
+    sc = params.scenario
+    zero = np.zeros((nb, params.n_agents))
     d, s, w = st.demand_mw, st.solar_mw, st.wind_mw
-    prev = copper_plate.initial_state(grid, Exogenous(d[:, 0], s[:, 0], w[:, 0]), 0.0).dispatch_mw
+    gas = st.gas_price
+    # Without the DCs the operator commits for the exogenous load alone (same rule, same forecast)
+    online = None
+    if sc.unit_commitment:
+        online = commit_schedule(params.grid, d[:, :end], s[:, :end] + w[:, :end], sc.steps_per_day, dc_load_mw=0.0,
+                                 gas_price=None if gas is None else gas[:, :end])
+
+    def at(a, t):
+        return None if a is None else np.ascontiguousarray(a[:, t])
+
+    prev = params.backend.initial_dispatch(d[:, 0], s[:, 0] + w[:, 0], zero, online=at(online, 0), gas_price=at(gas, 0))
     rows = []
     for t in range(end):
-        res = copper_plate.clear_arrays(grid, np.ascontiguousarray(prev), np.ascontiguousarray(d[:, t]),
-                                        np.ascontiguousarray(s[:, t] + w[:, t]), zero)
+        res = params.backend.clear_step(np.ascontiguousarray(prev), np.ascontiguousarray(d[:, t]),
+                                        np.ascontiguousarray(s[:, t] + w[:, t]), zero, online=at(online, t),
+                                        gas_price=at(gas, t))
         prev = res.dispatch_mw
         if t >= t0:
             rows.append(res.packed.copy())

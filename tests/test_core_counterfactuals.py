@@ -198,10 +198,12 @@ def test_difference_reward_is_each_dcs_own_contribution_to_social_cost():
     load = info["load_mw"]
     flex = np.minimum(params.dcs.pue * info["flex_mw"], load)
     ex = Exogenous(st.demand_mw[[0, 1], t], st.solar_mw[[0, 1], t], st.wind_mw[[0, 1], t])
-    full = copper_plate.clear(params.grid, GridState(prev), ex, load.sum(axis=1))[1].system_cost_usd
+    online = st.online[[0, 1], t]  # the step's unit commitment
+    full = copper_plate.clear(params.grid, GridState(prev), ex, load.sum(axis=1), online=online)[1].system_cost_usd
     np.testing.assert_allclose(full, info["grid"].system_cost_usd)
     for i in range(params.n_agents):
-        wo = copper_plate.clear(params.grid, GridState(prev), ex, load.sum(axis=1) - flex[:, i])[1].system_cost_usd
+        wo = copper_plate.clear(params.grid, GridState(prev), ex, load.sum(axis=1) - flex[:, i],
+                                online=online)[1].system_cost_usd
         np.testing.assert_allclose(info["reward"][:, i], -(full - wo) / 1000.0, rtol=1e-9)
     # flexible load never lowers social cost; it costs something unless renewables are curtailed
     assert (info["reward"] <= 0).all() and (info["reward"] < 0).any()

@@ -37,8 +37,9 @@ from gridshift.envs.dcgrid.scenario import Scenario, cooperative_weight
 from gridshift.envs.dcgrid.settlement import BATTERY_START_SOC
 from gridshift.envs.dcgrid.workload import DCParams, JobTable, dc_params
 from gridshift.envs.grid.backend import GridBackend
+from gridshift.envs.grid.commitment import commit_schedule
 from gridshift.envs.grid.copper_plate import _OUT_FIELDS as _GRID_ROWS
-from gridshift.envs.grid.types import Exogenous, GridParams, GridState
+from gridshift.envs.grid.types import GridParams, GridState
 
 #: Per-DC per-step outputs: the scheduler's, then power, then economics (rows of ``StepInfo.dc``).
 POWER_FIELDS = ("it_mw", "facility_mw", "battery_charge_mw", "battery_discharge_mw", "load_mw")
@@ -222,6 +223,8 @@ class CoreState:
     local_hist: np.ndarray  # [B, delay + 1, N, 2] ring of each DC's own bus price and marginal CI
     local_observed: np.ndarray  # [B, N, 2] what each DC currently sees of its own bus
     shadow_local: np.ndarray | None  # [B, T + H, N, 2] open loop: the shadow grid's local signals
+    online: np.ndarray | None  # [B, T + H, G] the day-ahead unit commitment of every step (None: all online)
+    gas_price: np.ndarray | None  # [B, T + H] delivered gas price $/MMBtu (None: the fleet's own)
     n_slots: np.ndarray  # [B, N] job slots in use (arrived or pending jobs, plus jobs moved in)
     origin: np.ndarray | None  # [B, N, J] geo-shifting: the DC a moved-in job came from, -1 none
     moved_to: np.ndarray | None  # [B, N, J] geo-shifting: the DC a moved-out job went to, -1 none
@@ -262,8 +265,17 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
     ex = params.exogenous.sample(rng, nb, t_len)
     month, start_dow = ex.month, ex.start_dow
     demand, solar, wind = ex.demand_mw, ex.solar_mw, ex.wind_mw
-    da_in = Exogenous(demand.reshape(-1), solar.reshape(-1), wind.reshape(-1))
-    da = params.backend.day_ahead(da_in.demand_mw, da_in.solar_mw, da_in.wind_mw, params.expected_dc_load_mw)
+    gas = ex.gas_price_usd_per_mmbtu
+    online = None
+    if sc.unit_commitment:
+        # the operator commits for the forecast of exogenous load plus the DCs' expected load
+        # (not their response), once per simulated day (envs/grid/commitment.py)
+        online = commit_schedule(params.grid, demand, solar + wind, spd, dc_load_mw=params.expected_dc_load_mw,
+                                 gas_price=gas)
+    g = params.grid.fleet.n_units
+    da = params.backend.day_ahead(demand.reshape(-1), solar.reshape(-1), wind.reshape(-1), params.expected_dc_load_mw,
+                                  online=None if online is None else online.reshape(-1, g),
+                                  gas_price=None if gas is None else gas.reshape(-1))
     solar, wind = _apply_collapses(sc, rng, solar, wind)
 
     table = params.workload.sample(rng, nb, start_dow, total)
@@ -274,7 +286,8 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
     st = CoreState(
         t=np.zeros(nb, np.int64),
         grid=GridState(dispatch_mw=params.backend.initial_dispatch(
-            demand[:, 0], solar[:, 0] + wind[:, 0], np.broadcast_to(params.expected_dc_mw, (nb, n)))),
+            demand[:, 0], solar[:, 0] + wind[:, 0], np.broadcast_to(params.expected_dc_mw, (nb, n)),
+            online=None if online is None else online[:, 0], gas_price=None if gas is None else gas[:, 0])),
         jobs=table,
         status=np.where(np.arange(shape[2])[None, None, :] < table.n_jobs[..., None], J.PENDING, J.EMPTY).astype(np.int8),
         cause=np.zeros(shape, np.int8),
@@ -313,6 +326,8 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
         local_hist=np.zeros((nb, sc.signal_delay_steps + 1, n, 2)),
         local_observed=np.zeros((nb, n, 2)),
         shadow_local=None,
+        online=online,
+        gas_price=gas,
         n_slots=table.n_jobs.astype(np.int64),
         origin=np.full(shape, -1, np.int32) if sc.geo_shift else None,
         moved_to=np.full(shape, -1, np.int32) if sc.geo_shift else None,
@@ -465,7 +480,9 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
     # 4. the grid clears on this step's aggregate load
     avail = st.solar_mw[rows, t] + st.wind_mw[rows, t]
     prev_dispatch, demand_t = st.grid.dispatch_mw, st.demand_mw[rows, t]
-    gr = params.backend.clear_step(prev_dispatch, demand_t, avail, load)
+    online_t = st.online[rows, t] if st.online is not None else None
+    gas_t = st.gas_price[rows, t] if st.gas_price is not None else None
+    gr = params.backend.clear_step(prev_dispatch, demand_t, avail, load, online=online_t, gas_price=gas_t)
     st.grid = GridState(dispatch_mw=gr.dispatch_mw)
 
     # 5-6. per-DC economics and rewards, baselines, DR and emergency events
@@ -495,7 +512,8 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
     )
 
     if sc.reward_design == "difference":
-        _difference_reward(params, prev_dispatch, demand_t, avail, load, out[J.OUT_INDEX["flex_mw"]], gr, table, w)
+        _difference_reward(params, prev_dispatch, demand_t, avail, load, out[J.OUT_INDEX["flex_mw"]], gr, table, w,
+                           online_t, gas_t)
 
     # 7. telemetry: what the agents will see
     if sc.anomaly_prob > 0:
@@ -550,7 +568,8 @@ def _geo_shift(params: CoreParams, st: CoreState, act: np.ndarray) -> dict[str, 
     return out
 
 
-def _difference_reward(params: CoreParams, prev, demand, avail, load, flex_it_mw, gr, table, w: float) -> None:
+def _difference_reward(params: CoreParams, prev, demand, avail, load, flex_it_mw, gr, table, w: float,
+                       online=None, gas=None) -> None:
     """``reward_design = "difference"`` (see the scenario field): rewrites the ``reward`` row.
 
     Selfish term: ``load x dt x marginal social cost`` + SLA and emergency penalties - DR
@@ -566,7 +585,9 @@ def _difference_reward(params: CoreParams, prev, demand, avail, load, flex_it_mw
         idx = np.arange(n)
         loads[:, idx, idx] -= flex
         wo = params.backend.clear_step(np.repeat(prev, n, axis=0), np.repeat(demand, n), np.repeat(avail, n),
-                                       loads.reshape(nb * n, n))
+                                       loads.reshape(nb * n, n),
+                                       online=None if online is None else np.repeat(online, n, axis=0),
+                                       gas_price=None if gas is None else np.repeat(gas, n))
         contrib = gr.system_cost_usd[:, None] - wo.system_cost_usd.reshape(nb, n)
     else:
         contrib = np.zeros((nb, n))

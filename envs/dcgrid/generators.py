@@ -34,6 +34,7 @@ class ExogenousWindow:
     wind_mw: np.ndarray  # [B, T] available wind
     month: np.ndarray  # [B]
     start_dow: np.ndarray  # [B]
+    gas_price_usd_per_mmbtu: np.ndarray | None = None  # [B, T] delivered gas price, None = the fleet's own
 
 
 @runtime_checkable

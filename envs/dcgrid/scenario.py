@@ -89,17 +89,24 @@ class Scenario:
     """Scale of the seeded AR(1) noise on demand and renewables, in profile standard deviations."""
     voll_usd_per_mwh: float = 5000.0
     floor_price_usd_per_mwh: float = -20.0
-    ordc_mu_mw: float = 3000.0
-    """Mean of the ORDC's loss-of-load distribution of reserve (MW)."""
-    ordc_sigma_mw: float = 1500.0
-    """Standard deviation of the ORDC's loss-of-load distribution of reserve (MW)."""
-    unit_commitment: bool = False
+    ordc_mu_frac: float = 0.01
+    """Mean of the ORDC's loss-of-load distribution of reserve, as a fraction of
+    ``peak_demand_mw`` (order of ERCOT's figures; scarcity is sized to the system)."""
+    ordc_sigma_frac: float = 0.02
+    """Standard deviation of the ORDC's loss-of-load distribution, a fraction of ``peak_demand_mw``."""
+    min_contingency_frac: float = 0.0375
+    """Minimum contingency reserve, a fraction of ``peak_demand_mw`` (ERCOT: about 3,000 MW of an
+    80 GW peak): at or below it the price is VOLL."""
+    unit_commitment: bool = True
     """Commit thermal units once per simulated day against the day-ahead forecast of load (without
-    the DCs' response, as an operator would), then dispatch only committed units each step
-    (:mod:`gridshift.envs.grid.commitment`). False: every unit is always online."""
+    the DCs' response, as an operator would), then dispatch only committed units (plus fast-start
+    peakers) each step with their minimum output, minimum up/down times, start-up costs and
+    ramp limits (:mod:`gridshift.envs.grid.commitment`, a priority list within 2-3 % of the
+    HiGHS MILP). False: every unit is always online."""
     gas_price_daily: bool = False
-    """Gas-fired units follow the daily Henry Hub price plus the BA's documented basis (real-data
-    scenarios); False: a constant gas price."""
+    """With ``grid_data``: gas-fired units follow the daily Henry Hub price plus the BA's basis
+    (:data:`gridshift.data.scenario_builder.GAS_BASIS_USD_PER_MMBTU`); False: a constant gas
+    price. Not available for the synthetic profiles, which have no dates."""
     carbon_price_usd_per_t: float = 50.0
     carbon_in_dispatch: bool = True
     """Units offer at fuel cost + ``carbon_price_usd_per_t`` x emission factor, so the merit order

@@ -89,8 +89,9 @@ def validate(sc) -> None:
     _in("coal_price_scale", sc.coal_price_scale, 0.05, 20)
     _in("voll_usd_per_mwh", sc.voll_usd_per_mwh, 0, 1e6, lo_open=True)
     _in("floor_price_usd_per_mwh", sc.floor_price_usd_per_mwh, -sc.voll_usd_per_mwh, 0)
-    _in("ordc_mu_mw", sc.ordc_mu_mw, 0, 1e6)
-    _in("ordc_sigma_mw", sc.ordc_sigma_mw, 0, 1e6, lo_open=True)
+    _in("ordc_mu_frac", sc.ordc_mu_frac, 0, 0.5)
+    _in("ordc_sigma_frac", sc.ordc_sigma_frac, 0, 0.5, lo_open=True)
+    _in("min_contingency_frac", sc.min_contingency_frac, 0, 0.5)
     _in("carbon_price_usd_per_t", sc.carbon_price_usd_per_t, 0, 10_000)
     _in("n_datacenters", sc.n_datacenters, 1, 100_000, integer=True)
     _in("penetration", sc.penetration, 0, 2, lo_open=True)
@@ -140,6 +141,9 @@ def validate(sc) -> None:
     _in("forecast_noise_corr_h", sc.forecast_noise_corr_h, 0, 1000, lo_open=True)
     _in("geo_transfer_delay_h", sc.geo_transfer_delay_h, 0, 48)
     _in("geo_transfer_energy_frac", sc.geo_transfer_energy_frac, 0, 1)
+    if sc.gas_price_daily and not sc.grid_data:
+        raise ParamError("scenario field gas_price_daily=True is invalid without grid_data (the synthetic profiles have "
+                         "no dates): allowed with grid_data='BA:YEAR'")
     if sc.geo_shift and sc.n_datacenters < 2:
         raise ParamError(f"scenario field geo_shift=True is invalid with n_datacenters={sc.n_datacenters}: allowed with 2 or more DCs")
     _in("load_loss_at_h", sc.load_loss_at_h, -1e9, 1e6)

@@ -67,7 +67,7 @@ from gridshift.envs.dcgrid.scenario import cooperative_weight
 
 #: State arrays indexed by absolute step ``[B, T + H]`` that settlement may need to extend.
 EXOGENOUS_ARRAYS = ("demand_mw", "solar_mw", "wind_mw", "da_price", "da_renewable_fraction", "da_reserve_mw",
-                    "fc_err_renewable", "fc_err_price")
+                    "fc_err_renewable", "fc_err_price", "online", "gas_price")
 
 
 def open_mask(st) -> np.ndarray:
@@ -141,7 +141,8 @@ def extend_exogenous(params, st, length: int) -> None:
     src = cur - period + (k - cur) % period
     for name in EXOGENOUS_ARRAYS:
         a = getattr(st, name)
-        setattr(st, name, np.concatenate([a, a[:, src]], axis=1))
+        if a is not None:  # the commitment and gas price exist only when the scenario uses them
+            setattr(st, name, np.concatenate([a, a[:, src]], axis=1))
 
 
 def settle(params, st, rng: np.random.Generator, *, max_overrun_steps: int = 100_000) -> Iterator:

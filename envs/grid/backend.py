@@ -39,12 +39,14 @@ class GridBackend(Protocol):
         self, state: GridState, exogenous: Exogenous, dc_load_mw: np.ndarray | float = 0.0
     ) -> tuple[GridState, ClearingResult]: ...
 
-    def initial_dispatch(self, demand: np.ndarray, avail: np.ndarray, dc_load_mw: np.ndarray) -> np.ndarray: ...
+    def initial_dispatch(self, demand: np.ndarray, avail: np.ndarray, dc_load_mw: np.ndarray,
+                         online: np.ndarray | None = None, gas_price: np.ndarray | None = None) -> np.ndarray: ...
 
     def clear_step(self, prev: np.ndarray, demand: np.ndarray, avail: np.ndarray, dc_load_mw: np.ndarray,
                    online: np.ndarray | None = None, gas_price: np.ndarray | None = None) -> ClearingResult: ...
 
-    def day_ahead(self, demand: np.ndarray, solar: np.ndarray, wind: np.ndarray, dc_load_mw: float) -> ClearingResult: ...
+    def day_ahead(self, demand: np.ndarray, solar: np.ndarray, wind: np.ndarray, dc_load_mw: float,
+                  online: np.ndarray | None = None, gas_price: np.ndarray | None = None) -> ClearingResult: ...
 
     def dc_price(self, result: ClearingResult, n_dcs: int) -> np.ndarray: ...
 
@@ -66,24 +68,25 @@ class CopperPlateBackend:
         return copper_plate.clear(self.params, state, exogenous, dc_load_mw)
 
     # ------------------------------------------------------------ the core's hot path
-    def initial_dispatch(self, demand: np.ndarray, avail: np.ndarray, dc_load_mw: np.ndarray) -> np.ndarray:
-        """``[B, G]`` starting dispatch for per-DC loads ``[B, N]`` (no ramp limits)."""
+    def initial_dispatch(self, demand: np.ndarray, avail: np.ndarray, dc_load_mw: np.ndarray,
+                         online: np.ndarray | None = None, gas_price: np.ndarray | None = None) -> np.ndarray:
+        """``[B, G]`` starting dispatch for per-DC loads ``[B, N]`` (no ramp limits; committed
+        units only when ``online [B, G]`` is given)."""
         ex = Exogenous(demand, avail, np.zeros_like(avail))
-        return copper_plate.initial_state(self.params, ex, np.asarray(dc_load_mw).sum(axis=-1)).dispatch_mw
+        return copper_plate.initial_state(self.params, ex, np.asarray(dc_load_mw).sum(axis=-1), **_kw(online, gas_price)
+                                          ).dispatch_mw
 
     def clear_step(self, prev: np.ndarray, demand: np.ndarray, avail: np.ndarray, dc_load_mw: np.ndarray,
                    online: np.ndarray | None = None, gas_price: np.ndarray | None = None) -> ClearingResult:
         """One step for ``B`` grids: ``prev [B, G]``, ``demand``/``avail [B]``, DC loads ``[B, N]``."""
-        kw = {}
-        if online is not None:
-            kw["online"] = online
-        if gas_price is not None:
-            kw["gas_price"] = gas_price
-        return copper_plate.clear_arrays(self.params, prev, demand, avail, dc_load_mw.sum(axis=1), **kw)
+        return copper_plate.clear_arrays(self.params, prev, demand, avail, dc_load_mw.sum(axis=1), **_kw(online, gas_price))
 
-    def day_ahead(self, demand: np.ndarray, solar: np.ndarray, wind: np.ndarray, dc_load_mw: float) -> ClearingResult:
-        """Unconstrained clearing of a flat series of steps (day-ahead signals)."""
-        return copper_plate.clear_unconstrained(self.params, Exogenous(demand, solar, wind), dc_load_mw)
+    def day_ahead(self, demand: np.ndarray, solar: np.ndarray, wind: np.ndarray, dc_load_mw: float,
+                  online: np.ndarray | None = None, gas_price: np.ndarray | None = None) -> ClearingResult:
+        """Clearing without ramp limits of a flat series of steps (day-ahead signals); with a
+        commitment ``online [rows, G]``, of the committed units."""
+        return copper_plate.clear_unconstrained(self.params, Exogenous(demand, solar, wind), dc_load_mw,
+                                                **_kw(online, gas_price))
 
     def dc_price(self, result: ClearingResult, n_dcs: int) -> np.ndarray:
         """The price each DC pays, ``[B, N]``: the system price (a read-only broadcast)."""
@@ -94,3 +97,13 @@ class CopperPlateBackend:
         """The marginal carbon intensity each DC's load meets, ``[B, N]`` gCO2/kWh: the system's."""
         c = result.marginal_ci_g_per_kwh
         return np.broadcast_to(c[:, None], (c.shape[0], n_dcs))
+
+
+def _kw(online, gas_price) -> dict:
+    """Only the keywords that are set, so a backend without commitment support is called as before."""
+    kw = {}
+    if online is not None:
+        kw["online"] = online
+    if gas_price is not None:
+        kw["gas_price"] = gas_price
+    return kw
