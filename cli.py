@@ -33,6 +33,7 @@ def _write_json(obj: dict, out_dir: str | None, name: str) -> None:
 #: The anchors fifo (score 0) and oracle (score 100) are always added.
 LEADERBOARD_BASELINES = ("fifo", "oracle", "gas_literal", "gas_intent", "gas_stagger", "hold_e2e3", "random")
 DEMO_POLICIES = ["fifo", "oracle", "hold_e2e3", "gas_literal", "gas_intent", "gas_stagger", "gas_fallback", "renewable_greedy", "sb3_ppo", "sb3_dqn",
+                 "rllib_ppo",
                  "price_threshold", "carbon_forecast", "day_ahead", "random"]
 
 
@@ -132,7 +133,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         given["overrides"] = _overrides(args.set)
     if args.library == "rllib":
         given |= {"sharing": args.sharing, "stop_iters": args.stop_iters, "num_env_runners": args.num_env_runners,
-                  "ray_address": args.ray_address}
+                  "ray_address": args.ray_address, "num_envs_per_env_runner": args.num_envs}
     else:
         given |= {"num_envs": args.num_envs}
     given = {k: v for k, v in given.items() if v is not None}
@@ -288,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="rllib: env-steps, sb3: agent-steps (defaults: the config dataclasses)")
     tr.add_argument("--stop-iters", type=int, default=None, help="rllib: also stop after this many iterations")
     tr.add_argument("--num-env-runners", type=int, default=None, help="rllib: remote env runners")
-    tr.add_argument("--num-envs", type=int, default=None, help="sb3: envs in the batch (slots = envs x DCs)")
+    tr.add_argument("--num-envs", type=int, default=None, help="sb3: envs in the batch (slots = envs x DCs); rllib: envs per env runner (one batched core)")
     tr.add_argument("--ray-address", default=None, help="rllib: 'auto' or host:port of an existing Ray cluster")
     tr.add_argument("--seed", type=int, default=None)
     tr.add_argument("--run-dir", default=None)

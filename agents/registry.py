@@ -29,7 +29,8 @@ def register_loader(kind: str, loader: Callable[[str], Policy]) -> None:
 #: Trained policies shipped with the package (``agents/weights/``; each ``.json`` beside the zip
 #: records the exact command and seed that rebuild it). They run from the ``.npz`` export of the
 #: zip with NumPy alone (:mod:`gridshift.agents.mlp`), so they need neither torch nor SB3.
-SHIPPED_POLICIES: dict[str, str] = {"sb3_ppo": "sb3_ppo_default.npz", "sb3_dqn": "sb3_dqn_default.npz"}
+SHIPPED_POLICIES: dict[str, str] = {"sb3_ppo": "sb3_ppo_default.npz", "sb3_dqn": "sb3_dqn_default.npz",
+                                     "rllib_ppo": "rllib_ppo_default.npz"}
 
 
 def _shipped(name: str, filename: str) -> Callable[..., Policy]:
@@ -62,7 +63,8 @@ def policy_descriptions() -> dict[str, str]:
     out = {}
     for name, factory in sorted(builtin_policies().items()):
         if name in SHIPPED_POLICIES:
-            out[name] = f"shipped stable-baselines3 agent, run with NumPy from weights/{SHIPPED_POLICIES[name]}"
+            lib = "RLlib" if name.startswith("rllib") else "stable-baselines3"
+            out[name] = f"shipped {lib} agent, run with NumPy from weights/{SHIPPED_POLICIES[name]}"
             continue
         doc = inspect.getdoc(factory) or ""
         out[name] = doc.strip().splitlines()[0] if doc.strip() else ""

@@ -18,6 +18,9 @@ TRAIN_SEEDS = range(0, 1000)
 #: Held-out evaluation seeds: never used by training.
 EVAL_SEEDS = range(1000, 2000)
 DEFAULT_EVAL_SEED_COUNT = 10
+#: Validation seeds for evaluation during training (both libraries): in the training range,
+#: disjoint from ``EVAL_SEEDS``, so a run can be watched without touching the held-out seeds.
+TRAINING_EVAL_SEEDS = (900, 901, 902, 903, 904)
 #: The leaderboard's default seeds, as a ``--seeds`` string.
 DEFAULT_EVAL_SEEDS = f"{EVAL_SEEDS.start}-{EVAL_SEEDS.start + DEFAULT_EVAL_SEED_COUNT - 1}"
 

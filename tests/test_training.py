@@ -61,6 +61,26 @@ def test_resume_without_checkpoint_is_a_clear_error(tmp_path):
         train_sb3(SB3Config(run_dir=str(tmp_path), resume=True, overrides=TINY), progress=False)
 
 
+def test_resume_refuses_changed_scenario_settings(tmp_path):
+    """A resumed run continues the same experiment: settings that define the env or the model are
+    compared with the run's config.json and a change is refused, naming it (before Ray starts)."""
+    import dataclasses
+
+    for cls, train, extra in ((RLlibConfig, lambda c: train_rllib(c, log=lambda *a: None), {}),
+                              (SB3Config, lambda c: train_sb3(c, progress=False), {})):
+        run = tmp_path / cls.__name__
+        run.mkdir()
+        (run / "config.json").write_text(json.dumps(dataclasses.asdict(cls(overrides=TINY, run_dir=str(run), **extra))))
+        with pytest.raises(ValueError, match=r"settings differ from the run's \(overrides: run .*n_datacenters.: 2.*"
+                                             r"now .*n_datacenters.: 4"):
+            train(cls(overrides=TINY | {"n_datacenters": 4}, run_dir=str(run), resume=True))
+        with pytest.raises(ValueError, match=r"scenario: run 'default', now 'small'"):
+            train(cls(overrides=TINY, scenario="small", run_dir=str(run), resume=True))
+        # unchanged settings pass the check (and then find no checkpoint)
+        with pytest.raises(FileNotFoundError, match="no complete checkpoint"):
+            train(cls(overrides=TINY, run_dir=str(run), resume=True))
+
+
 # ------------------------------------------------------------------ stable-baselines3
 @pytest.mark.parametrize("algo", ["ppo", "dqn"])
 def test_sb3_one_update_then_policy_plays_an_episode(tmp_path, algo):
@@ -147,11 +167,12 @@ def test_sb3_killed_run_resumes_from_last_checkpoint(tmp_path):
 
 
 # ------------------------------------------------------------------ RLlib
-@pytest.mark.parametrize("algo", ["ppo", "dqn"])
-def test_rllib_one_iteration_then_policy_plays_an_episode(tmp_path, ray_local, algo):
+@pytest.mark.parametrize(("algo", "env_impl"), [("ppo", "native"), ("dqn", "native"), ("ppo", "pettingzoo"),
+                                               ("dqn", "pettingzoo")])
+def test_rllib_one_iteration_then_policy_plays_an_episode(tmp_path, ray_local, algo, env_impl):
     run = tmp_path / algo
-    cfg = RLlibConfig(algo=algo, overrides=TINY, stop_iters=1, stop_timesteps=10_000, train_batch_size=64, run_dir=str(run),
-                      dqn_learning_starts=32, dqn_rollout_fragment_length=16)
+    cfg = RLlibConfig(algo=algo, env_impl=env_impl, overrides=TINY, stop_iters=1, stop_timesteps=10_000, train_batch_size=64,
+                      run_dir=str(run), dqn_learning_starts=32, dqn_rollout_fragment_length=16, num_envs_per_env_runner=2)
     res = train_rllib(cfg, log=lambda *a: None)
     assert res["iterations"] == 1 and res["env_steps"] > 0
     assert _tb_files(run)

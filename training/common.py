@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from contextlib import contextmanager
@@ -138,3 +139,19 @@ def check_learning_settings(cls: str, lr, gamma, hidden, lr_name: str = "learnin
     if not (isinstance(hidden, (list, tuple)) and hidden and all(isinstance(h, int) and not isinstance(h, bool) and h >= 1
                                                                   for h in hidden)):
         raise ValueError(f"{cls}.{hidden_name}={hidden!r} is invalid: allowed a non-empty list of layer sizes >= 1")
+
+
+def check_resume_settings(run: Path, cfg, fixed: tuple[str, ...]) -> None:
+    """Refuse to resume ``run`` with settings in ``fixed`` (scenario, overrides, model shape, ...)
+    that differ from the run's own ``config.json``: a resumed run continues the same experiment,
+    so a change is an error naming each setting, never silently applied."""
+    f = run / "config.json"
+    if not f.is_file():
+        return  # nothing recorded to compare with (the checkpoint lookup reports a missing run)
+    saved = json.loads(f.read_text())
+    now = json.loads(json.dumps(dataclasses.asdict(cfg)))  # tuples as lists, as saved
+    changed = [k for k in fixed if k in saved and saved[k] != now.get(k)]
+    if changed:
+        diff = "; ".join(f"{k}: run {saved[k]!r}, now {now.get(k)!r}" for k in changed)
+        raise ValueError(f"--resume {run}: settings differ from the run's ({diff}); a resumed run keeps its scenario "
+                         "and model: start a new run directory to change them")

@@ -12,7 +12,10 @@ with FIFO on the same seed (FIFO's runs are computed once). Logged under ``eval/
 * ``episode_return``: the mean return per agent in reward units.
 
 The same rows go to ``RUN_DIR/eval.jsonl`` (one line per evaluation, with the agent-steps), so
-runs of any library can be overlaid on agent-steps.
+runs of any library can be overlaid on agent-steps: ``gridshift train sb3`` through
+:func:`make_eval_callback`, ``gridshift train rllib`` through the same :func:`evaluate_against_fifo`
+and :func:`record_eval_row` (under the same tags). The seeds default to
+:data:`gridshift.eval.protocol.TRAINING_EVAL_SEEDS`.
 """
 
 from __future__ import annotations
@@ -22,24 +25,31 @@ from pathlib import Path
 
 import numpy as np
 
+from gridshift.eval.protocol import TRAINING_EVAL_SEEDS
+
 #: Validation seeds: in the training range, disjoint from the held-out evaluation seeds.
-DEFAULT_EVAL_SEEDS = (900, 901, 902, 903, 904)
+DEFAULT_EVAL_SEEDS = TRAINING_EVAL_SEEDS
 
 KPIS = ("work_served_mwh", "backlog_at_horizon_mwh", "rebound_ratio", "price_spike_count")
 
 
-def evaluate_against_fifo(model, scenario, overrides: dict, seeds, fifo_cache: dict) -> dict:
-    """One evaluation: paired differences to FIFO and the policy's KPIs (module docstring)."""
+def evaluate_against_fifo(policy, scenario, overrides: dict, seeds, fifo_cache: dict) -> dict:
+    """One evaluation: paired differences to FIFO and the policy's KPIs (module docstring).
+    ``policy``: a :class:`~gridshift.agents.base.Policy` or an SB3 model (wrapped, greedy)."""
     from gridshift.agents.registry import make_policy
-    from gridshift.agents.trained import SB3Policy
     from gridshift.eval.runner import episode_metrics, run_episode
+
+    if not hasattr(policy, "act"):
+        from gridshift.agents.trained import SB3Policy
+
+        policy = SB3Policy(policy, "training", None)
 
     d_cost, d_em, wins, kpis, ret = [], [], [], {k: [] for k in KPIS}, []
     for s in seeds:
         if s not in fifo_cache:
             fifo_cache[s] = episode_metrics(run_episode(make_policy("fifo"), scenario, s, **overrides))
         f = fifo_cache[s]
-        rec = run_episode(SB3Policy(model, "training", None), scenario, s, **overrides)
+        rec = run_episode(policy, scenario, s, **overrides)
         m = episode_metrics(rec)
         d_cost.append(m["social_cost_usd"] - f["social_cost_usd"])
         d_em.append(m["emissions_t"] - f["emissions_t"])
@@ -51,6 +61,15 @@ def evaluate_against_fifo(model, scenario, overrides: dict, seeds, fifo_cache: d
            "win_rate_vs_fifo": float(np.mean(wins)), "episode_return": float(np.mean(ret))}
     row.update({k: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan") for k, v in kpis.items()})
     return row
+
+
+def record_eval_row(run_dir: Path, agent_steps: int, seeds, row: dict, add_scalar) -> None:
+    """Log one evaluation: ``add_scalar(tag, value)`` for each ``eval/`` tag, and a line of
+    ``RUN_DIR/eval.jsonl``."""
+    for k, v in row.items():
+        add_scalar(f"eval/{k}", v)
+    with (Path(run_dir) / "eval.jsonl").open("a") as f:
+        f.write(json.dumps({"agent_steps": int(agent_steps), "seeds": list(seeds), **row}) + "\n")
 
 
 def make_eval_callback(run_dir: Path, every: int, scenario, overrides: dict, seeds=DEFAULT_EVAL_SEEDS):
@@ -67,11 +86,8 @@ def make_eval_callback(run_dir: Path, every: int, scenario, overrides: dict, see
 
         def _evaluate(self) -> None:
             row = evaluate_against_fifo(self.model, scenario, overrides, seeds, self.fifo)
-            for k, v in row.items():
-                self.logger.record(f"eval/{k}", v)
+            record_eval_row(out.parent, self.num_timesteps, seeds, row, self.logger.record)
             self.logger.dump(self.num_timesteps)
-            with out.open("a") as f:
-                f.write(json.dumps({"agent_steps": int(self.num_timesteps), "seeds": list(seeds), **row}) + "\n")
 
         def _on_step(self) -> bool:
             if self.num_timesteps >= self.next_at:

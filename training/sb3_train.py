@@ -24,11 +24,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gridshift.eval.protocol import check_train_seed
+from gridshift.eval.protocol import TRAINING_EVAL_SEEDS, check_train_seed
 from gridshift.training.common import (
     ALGOS,
     check_choice,
     check_learning_settings,
+    check_resume_settings,
     contained_scratch,
     env_signature,
     remove_orphan_tmp,
@@ -57,7 +58,7 @@ class SB3Config:
     checkpoint_every: int = 50_000
     """Agent-steps between checkpoints."""
     resume: bool = False
-    """Continue from the newest checkpoint in ``run_dir``."""
+    """Continue from the newest checkpoint in ``run_dir`` (the scenario settings must not change)."""
     learning_rate: float = 3e-4
     """Adam learning rate."""
     gamma: float = 0.97
@@ -86,7 +87,7 @@ class SB3Config:
     """Agent-steps between evaluations during training (0 = none), plus one at the end: paired
     against FIFO on ``eval_seeds``, logged to TensorBoard under ``eval/`` and to
     ``RUN_DIR/eval.jsonl`` (:mod:`gridshift.training.evaluation`)."""
-    eval_seeds: tuple[int, ...] = (900, 901, 902, 903, 904)
+    eval_seeds: tuple[int, ...] = TRAINING_EVAL_SEEDS
     """Validation seeds for those evaluations: in the training range, never the held-out 1000+."""
 
     def __post_init__(self) -> None:
@@ -103,6 +104,10 @@ class SB3Config:
             raise ValueError("SB3Config.eval_seeds=() is invalid: allowed at least one training-range seed")
         for sd in self.eval_seeds:
             check_train_seed(sd)
+
+
+#: Settings a resumed run may not change: they define the env or the network's shape.
+FIXED_ON_RESUME = ("algo", "scenario", "overrides", "net_arch")
 
 
 def _atomic(path: Path, save) -> None:
@@ -233,6 +238,8 @@ def _stderr(msg: str) -> None:
 def train_sb3(cfg: SB3Config, progress: bool = True, log=_stderr) -> dict:
     run = Path(cfg.run_dir).resolve()
     run.mkdir(parents=True, exist_ok=True)
+    if cfg.resume:
+        check_resume_settings(run, cfg, FIXED_ON_RESUME)
     for p in remove_orphan_tmp(run):
         log(f"removed {p} (a temporary file left by an interrupted run)")
     with contained_scratch(run):
