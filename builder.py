@@ -6,7 +6,8 @@ core (:mod:`gridshift.envs.dcgrid.core`) receives what it builds, each part behi
 protocol:
 
 * the grid backend (:class:`gridshift.envs.grid.backend.GridBackend`): the copper plate over
-  the scenario's fleet and market rules;
+  the scenario's fleet and market rules, or the network DC-OPF of ``network_case`` with each
+  DC at its bus (``grid_backend = "network"``);
 * the exogenous generator (:class:`gridshift.envs.dcgrid.generators.ExogenousGenerator`):
   synthetic typical days, or windows of a real BA-year when ``grid_data`` is set;
 * the workload generator (:class:`gridshift.envs.dcgrid.generators.WorkloadGenerator`):
@@ -60,7 +61,11 @@ def build_fleet(sc: Scenario) -> FleetParams:
 
 
 def build_grid(sc: Scenario) -> GridParams:
-    market = MarketParams.scaled_to_peak(
+    return GridParams(fleet=build_fleet(sc), market=_market(sc))
+
+
+def _market(sc: Scenario) -> MarketParams:
+    return MarketParams.scaled_to_peak(
         sc.peak_demand_mw,
         ordc_mu_frac=sc.ordc_mu_frac,
         ordc_sigma_frac=sc.ordc_sigma_frac,
@@ -71,19 +76,42 @@ def build_grid(sc: Scenario) -> GridParams:
         carbon_price_usd_per_t=sc.carbon_price_usd_per_t,
         carbon_in_dispatch=sc.carbon_in_dispatch,
     )
-    return GridParams(fleet=build_fleet(sc), market=market)
+
+
+def _workload(sc: Scenario, dcs):
+    if sc.workload_trace:
+        from gridshift.data.traces_workload import TraceWorkload
+
+        return TraceWorkload(sc, dcs)
+    return SyntheticWorkload(sc, dcs)
+
+
+def _network_params(sc: Scenario) -> core.CoreParams:
+    """``grid_backend = "network"``: the case's network and fleet, each DC at its bus with that
+    bus's time zone, the case's own profiles (RTS-GMLC) or the typical days scaled to it."""
+    from gridshift.data.exogenous import RtsExogenous, SyntheticExogenous
+    from gridshift.data.network_cases import load_network_case
+    from gridshift.envs.grid.network import NetworkBackend
+
+    case = load_network_case(sc.network_case)
+    sites = case.dc_sites(list(sc.dc_buses) or None, n=sc.n_datacenters)
+    sc = sc.replace(dc_utc_offsets_h=sites.utc_offset_h)  # the effective scenario: each DC on its bus's clock
+    s = fleet_scale(sc)
+    fleet = case.fleet.scaled(s) if s != 1.0 else case.fleet
+    grid = GridParams(fleet=fleet, market=_market(sc))
+    backend = NetworkBackend(grid, case.network, dc_bus=sites.bus_index)
+    exogenous = RtsExogenous(sc, case) if case.name == "rts_gmlc" else SyntheticExogenous(sc)
+    dcs = dc_params(sc)
+    return core.assemble(sc, grid, backend, exogenous, _workload(sc, dcs), dcs=dcs, local_signals=True)
 
 
 def make_params(sc: Scenario) -> core.CoreParams:
     """Everything static of a scenario's simulator; fails at construction on a missing or
     malformed data file, an unknown BA or trace, or a workload too large to allocate."""
+    if sc.grid_backend == "network":
+        return _network_params(sc)
     dcs = dc_params(sc)
-    if sc.workload_trace:
-        from gridshift.data.traces_workload import TraceWorkload
-
-        workload = TraceWorkload(sc, dcs)
-    else:
-        workload = SyntheticWorkload(sc, dcs)
+    workload = _workload(sc, dcs)
     grid = build_grid(sc)
     if sc.grid_data:
         from gridshift.data.exogenous import RealExogenous

@@ -231,6 +231,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
             res = bench_env(min_seconds=args.seconds, quick=args.quick)
         elif w == "train":
             res = bench_train(quick=args.quick, stage_timeout_s=args.stage_timeout)
+        elif w == "network":
+            from gridshift.eval.bench_network import bench_network
+
+            res = bench_network(batch_sizes=(1, 16) if args.quick else (1, 16, 64), n_steps=48 if args.quick else 192,
+                                year=not args.quick, stress=not args.quick)
         else:
             res = bench_eval(seeds=(0,) if args.quick else (0, 1))
         res["metadata"] = run_metadata()
@@ -328,7 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_grid_day)
 
     b = sub.add_parser("bench", help="print throughput figures and write them as JSON")
-    b.add_argument("which", choices=("all", "grid", "env", "eval", "train"), nargs="?", default="all")
+    b.add_argument("which", choices=("all", "grid", "env", "eval", "train", "network"), nargs="?", default="all",
+                   help="network needs the real-data directory (RTS-GMLC); 'all' runs every other one")
     b.add_argument("--quick", action="store_true", help="fewer configurations (for smoke tests)")
     b.add_argument("--out", default="bench-results", help="directory for the JSON files ('' to skip)")
     b.add_argument("--seconds", type=float, default=2.0, help="minimum timed seconds per measurement")

@@ -60,3 +60,47 @@ class RealExogenous:
                                    gas_basis_usd_per_mmbtu=self.gas_basis)
         return ExogenousWindow(ex["demand_mw"], ex["solar_mw"], ex["wind_mw"], ex["month"], ex["start_dow"],
                                ex.get("gas_price_usd_per_mmbtu"))
+
+
+class RtsExogenous:
+    """RTS-GMLC's own 2020 profiles (:func:`gridshift.data.network_cases.rts_bus_exogenous`): the
+    three areas' load summed over the system, and the per-plant solar and wind summed, each
+    scaled so that its maximum over the year is the scenario's ``peak_demand_mw`` /
+    ``solar_capacity_mw`` / ``wind_capacity_mw``. Each episode replays a window starting at
+    midnight of a day drawn from the seed (within ``month`` when set), interpolated to the step
+    (hourly values placed mid-hour). The network backend spreads the load over the buses by the
+    case's load shares and solar and wind by their own shares."""
+
+    def __init__(self, sc: Scenario, case):
+        from gridshift.data.network_cases import rts_bus_exogenous
+
+        index, demand, solar, wind = rts_bus_exogenous(case)
+        tot = np.stack([demand.sum(axis=1), solar.sum(axis=1), wind.sum(axis=1)], axis=1)  # [T, 3] hourly
+        peak = np.maximum(tot.max(axis=0), 1e-9)
+        self.hourly = tot * (np.array([sc.peak_demand_mw, sc.solar_capacity_mw, sc.wind_capacity_mw]) / peak)
+        self.days = index.normalize().unique()
+        self.first = index[0]
+        self.month, self.step_minutes = sc.month, sc.step_minutes
+
+    def sample(self, rng: np.random.Generator, batch: int, n_steps: int) -> ExogenousWindow:
+        hours = n_steps * self.step_minutes / 60.0
+        n_hours = self.hourly.shape[0]
+        offs = np.array([(d - self.first.normalize()).days * 24.0 for d in self.days])
+        ok = offs + hours <= n_hours
+        if self.month:
+            ok &= np.array([d.month == self.month for d in self.days])
+        cand = np.flatnonzero(ok)
+        if cand.size == 0:
+            raise ValueError(f"n_steps={n_steps} x {self.step_minutes:g} min ({hours:g} h) does not fit in the RTS-GMLC "
+                             f"year{f' month {self.month}' if self.month else ''}: allowed windows up to its length")
+        pick = cand[rng.integers(0, cand.size, batch)]
+        x_src = np.arange(n_hours) + 0.5
+        t_rel = (np.arange(n_steps) + 0.5) * self.step_minutes / 60.0
+        out = np.empty((3, batch, n_steps))
+        for b, d in enumerate(pick):
+            x = offs[d] + t_rel
+            for j in range(3):
+                out[j, b] = np.interp(x, x_src, self.hourly[:, j])
+        month = np.array([self.days[d].month for d in pick], np.int64)
+        dow = np.array([self.days[d].day_of_week for d in pick], np.int64)
+        return ExogenousWindow(out[0], out[1], out[2], month, dow)

@@ -286,8 +286,9 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
     st = CoreState(
         t=np.zeros(nb, np.int64),
         grid=GridState(dispatch_mw=params.backend.initial_dispatch(
-            demand[:, 0], solar[:, 0] + wind[:, 0], np.broadcast_to(params.expected_dc_mw, (nb, n)),
-            online=None if online is None else online[:, 0], gas_price=None if gas is None else gas[:, 0])),
+            demand[:, 0], solar[:, 0] + wind[:, 0], np.ascontiguousarray(np.broadcast_to(params.expected_dc_mw, (nb, n))),
+            online=None if online is None else online[:, 0], gas_price=None if gas is None else gas[:, 0],
+            **({"solar": solar[:, 0]} if params.local_signals else {}))),
         jobs=table,
         status=np.where(np.arange(shape[2])[None, None, :] < table.n_jobs[..., None], J.PENDING, J.EMPTY).astype(np.int8),
         cause=np.zeros(shape, np.int8),
@@ -482,7 +483,8 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
     prev_dispatch, demand_t = st.grid.dispatch_mw, st.demand_mw[rows, t]
     online_t = st.online[rows, t] if st.online is not None else None
     gas_t = st.gas_price[rows, t] if st.gas_price is not None else None
-    gr = params.backend.clear_step(prev_dispatch, demand_t, avail, load, online=online_t, gas_price=gas_t)
+    solar_t = st.solar_mw[rows, t]
+    gr = params.backend.clear_step(prev_dispatch, demand_t, avail, load, online=online_t, gas_price=gas_t, solar=solar_t)
     st.grid = GridState(dispatch_mw=gr.dispatch_mw)
 
     # 5-6. per-DC economics and rewards, baselines, DR and emergency events
@@ -513,7 +515,7 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
 
     if sc.reward_design == "difference":
         _difference_reward(params, prev_dispatch, demand_t, avail, load, out[J.OUT_INDEX["flex_mw"]], gr, table, w,
-                           online_t, gas_t)
+                           online_t, gas_t, solar_t)
 
     # 7. telemetry: what the agents will see
     if sc.anomaly_prob > 0:
@@ -569,7 +571,7 @@ def _geo_shift(params: CoreParams, st: CoreState, act: np.ndarray) -> dict[str, 
 
 
 def _difference_reward(params: CoreParams, prev, demand, avail, load, flex_it_mw, gr, table, w: float,
-                       online=None, gas=None) -> None:
+                       online=None, gas=None, solar=None) -> None:
     """``reward_design = "difference"`` (see the scenario field): rewrites the ``reward`` row.
 
     Selfish term: ``load x dt x marginal social cost`` + SLA and emergency penalties - DR
@@ -587,7 +589,8 @@ def _difference_reward(params: CoreParams, prev, demand, avail, load, flex_it_mw
         wo = params.backend.clear_step(np.repeat(prev, n, axis=0), np.repeat(demand, n), np.repeat(avail, n),
                                        loads.reshape(nb * n, n),
                                        online=None if online is None else np.repeat(online, n, axis=0),
-                                       gas_price=None if gas is None else np.repeat(gas, n))
+                                       gas_price=None if gas is None else np.repeat(gas, n),
+                                       solar=None if solar is None else np.repeat(solar, n))
         contrib = gr.system_cost_usd[:, None] - wo.system_cost_usd.reshape(nb, n)
     else:
         contrib = np.zeros((nb, n))
@@ -661,8 +664,13 @@ def global_state(params: CoreParams, st: CoreState) -> np.ndarray:
         + [st.last[f"queued_mwh_e{c}"] / dyn for c in (1, 2, 3)],
         axis=2,
     ).reshape(nb, -1)
-    return np.concatenate([grid_part, own], axis=1).astype(np.float32)
+    parts = [grid_part, own]
+    net = getattr(params.backend, "network", None)
+    if net is not None:  # a network: every bus's LMP ($/MWh / 100) and every line's loading (flow / limit)
+        parts += [g.lmp_usd_per_mwh / 100.0, g.flow_mw / net.line_limit_mw[None, :]]
+    return np.concatenate(parts, axis=1).astype(np.float32)
 
 
 def state_size(params: CoreParams) -> int:
-    return 11 + 5 * params.n_agents
+    net = getattr(params.backend, "network", None)
+    return 11 + 5 * params.n_agents + (0 if net is None else net.n_bus + len(net.line_id))

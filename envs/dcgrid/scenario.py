@@ -25,6 +25,8 @@ ACTION_MODES = ("discrete", "multidiscrete", "box")
 FLEET_ADEQUACY = ("fixed", "scaled")
 EMERGENCY_RULES = ("hysteresis", "fixed")
 SIGNAL_FEEDBACK = ("closed", "open")
+GRID_BACKENDS = ("copper_plate", "network")
+NETWORK_CASES = ("rts_gmlc", "ieee30")
 REWARD_MODES = ("selfish", "cooperative", "mixed")
 REWARD_DESIGNS = ("equal_share", "difference")
 N_CLASSES = 4
@@ -72,6 +74,20 @@ class Scenario:
     """Solar availability at the profile's annual maximum (MW)."""
     wind_capacity_mw: float = 20000.0
     """Wind availability at the profile's annual maximum (MW)."""
+    grid_backend: str = "copper_plate"
+    """``copper_plate``: one system price (every DC sees the same signals). ``network``: a
+    DC optimal power flow on the transmission network of ``network_case``
+    (:mod:`gridshift.envs.grid.network`: PTDF, line limits, the same cost model, ramps and
+    commitment); each DC sits at a bus, pays and observes that bus's LMP and marginal carbon
+    intensity (``local_price``, ``local_marginal_ci`` in the observation)."""
+    network_case: str = "rts_gmlc"
+    """With ``grid_backend = "network"``: ``rts_gmlc`` (73 buses, 3 areas, 120 branches, its fleet
+    and the 2020 regional load, solar and wind profiles) or ``ieee30`` (TSCO's IEEE 30-bus case,
+    the synthetic typical-day profiles scaled to its peak). Needs the real-data directory."""
+    dc_buses: tuple[str, ...] = ()
+    """With a network: the bus of each DC (ids of the case, one per DC); empty = the case's
+    defaults (:data:`gridshift.data.network_cases.DEFAULT_DC_BUSES`, cycled). The DCs then keep
+    the time zone of their bus (``dc_utc_offsets_h`` is not used)."""
     grid_data: str = ""
     """Real exogenous profiles ``BA:YEAR`` (e.g. ``ERCO:2022``) built from EIA-930 in the data
     directory (``$GRIDSHIFT_DATA`` or ``../shared/data``); empty = the packaged typical-day profiles.

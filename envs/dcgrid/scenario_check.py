@@ -42,7 +42,13 @@ def _coerce_fields(sc) -> None:
     for f in dataclasses.fields(sc):
         v = getattr(sc, f.name)
         kind = str(f.type)
-        if f.name in _TUPLE_FIELDS:
+        if f.name == "dc_buses":
+            if isinstance(v, np.ndarray):
+                v = v.tolist()
+            if not isinstance(v, (list, tuple)) or not all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in v):
+                raise ParamError(f"scenario field dc_buses={v!r} is invalid: allowed a list of bus ids")
+            v = tuple(str(x) for x in v)
+        elif f.name in _TUPLE_FIELDS:
             if isinstance(v, np.ndarray):
                 v = v.tolist()
             if not isinstance(v, (list, tuple)):
@@ -141,6 +147,13 @@ def validate(sc) -> None:
     _in("forecast_noise_corr_h", sc.forecast_noise_corr_h, 0, 1000, lo_open=True)
     _in("geo_transfer_delay_h", sc.geo_transfer_delay_h, 0, 48)
     _in("geo_transfer_energy_frac", sc.geo_transfer_energy_frac, 0, 1)
+    if sc.dc_buses and len(sc.dc_buses) != sc.n_datacenters:
+        raise ParamError(f"scenario field dc_buses has {len(sc.dc_buses)} buses for n_datacenters={sc.n_datacenters}: "
+                         "allowed one bus per DC (or none for the case's defaults)")
+    if sc.grid_backend == "network" and (sc.grid_data or sc.fleet != "synthetic"):
+        raise ParamError(f"scenario field grid_backend='network' is invalid with grid_data={sc.grid_data!r} / "
+                         f"fleet={sc.fleet!r}: allowed with the case's own fleet and profiles (grid_data='', "
+                         "fleet='synthetic')")
     if sc.gas_price_daily and not sc.grid_data:
         raise ParamError("scenario field gas_price_daily=True is invalid without grid_data (the synthetic profiles have "
                          "no dates): allowed with grid_data='BA:YEAR'")
@@ -150,7 +163,8 @@ def validate(sc) -> None:
     _in("load_loss_duration_h", sc.load_loss_duration_h, 0, 1e4, lo_open=True)
     _in("load_loss_return_window_h", sc.load_loss_return_window_h, 0, 1e4)
     for k, allowed in (("fleet_adequacy", _sc.FLEET_ADEQUACY), ("emergency_rule", _sc.EMERGENCY_RULES),
-                       ("signal_feedback", _sc.SIGNAL_FEEDBACK), ("reward_design", _sc.REWARD_DESIGNS)):
+                       ("signal_feedback", _sc.SIGNAL_FEEDBACK), ("reward_design", _sc.REWARD_DESIGNS),
+                       ("grid_backend", _sc.GRID_BACKENDS), ("network_case", _sc.NETWORK_CASES)):
         if getattr(sc, k) not in allowed:
             raise ParamError(f"scenario field {k}={getattr(sc, k)!r} is invalid: allowed one of {allowed}")
     _in("emergency_penalty_usd_per_mwh", sc.emergency_penalty_usd_per_mwh, 0, 1e6)

@@ -1,6 +1,7 @@
 """The grid market: typed params/state (:mod:`.types`), the copper-plate clearing
-(:mod:`.copper_plate`) behind a small backend interface (:mod:`.backend`), and the day-ahead
-unit commitment (:mod:`.commitment`)."""
+(:mod:`.copper_plate`) and the network DC-OPF (:mod:`.network`) behind one backend interface
+(:mod:`.backend`), and the day-ahead unit commitment (:mod:`.commitment`). The network names
+are imported on first use (they load HiGHS)."""
 
 from gridshift.envs.grid.backend import CopperPlateBackend, GridBackend
 from gridshift.envs.grid.commitment import commit_schedule
@@ -16,7 +17,24 @@ from gridshift.envs.grid.types import (
     ParamError,
 )
 
+_NETWORK = {"BusExogenous": "network", "NetworkBackend": "network", "NetworkOptions": "network",
+            "NetworkParams": "network_params", "NetworkClearingResult": "network_result"}
+
+
+def __getattr__(name):
+    if name in _NETWORK:
+        import importlib
+
+        return getattr(importlib.import_module(f"gridshift.envs.grid.{_NETWORK[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
+    "BusExogenous",
+    "NetworkBackend",
+    "NetworkClearingResult",
+    "NetworkOptions",
+    "NetworkParams",
     "FUELS",
     "ClearingResult",
     "CopperPlateBackend",

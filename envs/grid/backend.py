@@ -43,7 +43,8 @@ class GridBackend(Protocol):
                          online: np.ndarray | None = None, gas_price: np.ndarray | None = None) -> np.ndarray: ...
 
     def clear_step(self, prev: np.ndarray, demand: np.ndarray, avail: np.ndarray, dc_load_mw: np.ndarray,
-                   online: np.ndarray | None = None, gas_price: np.ndarray | None = None) -> ClearingResult: ...
+                   online: np.ndarray | None = None, gas_price: np.ndarray | None = None, *,
+                   solar: np.ndarray | None = None) -> ClearingResult: ...
 
     def day_ahead(self, demand: np.ndarray, solar: np.ndarray, wind: np.ndarray, dc_load_mw: float,
                   online: np.ndarray | None = None, gas_price: np.ndarray | None = None) -> ClearingResult: ...
@@ -77,8 +78,12 @@ class CopperPlateBackend:
                                           ).dispatch_mw
 
     def clear_step(self, prev: np.ndarray, demand: np.ndarray, avail: np.ndarray, dc_load_mw: np.ndarray,
-                   online: np.ndarray | None = None, gas_price: np.ndarray | None = None) -> ClearingResult:
-        """One step for ``B`` grids: ``prev [B, G]``, ``demand``/``avail [B]``, DC loads ``[B, N]``."""
+                   online: np.ndarray | None = None, gas_price: np.ndarray | None = None, *,
+                   solar: np.ndarray | None = None) -> ClearingResult:
+        """One step for ``B`` grids: ``prev [B, G]``, ``demand``/``avail [B]``, DC loads ``[B, N]``.
+        ``solar`` (the solar part of ``avail``) only matters on a network, where solar and wind
+        sit at different buses."""
+        del solar
         return copper_plate.clear_arrays(self.params, prev, demand, avail, dc_load_mw.sum(axis=1), **_kw(online, gas_price))
 
     def day_ahead(self, demand: np.ndarray, solar: np.ndarray, wind: np.ndarray, dc_load_mw: float,
