@@ -11,9 +11,9 @@ import pytest
 from gridshift.data import traces as T
 from gridshift.data.loaders.timeseries import DataFormatError
 from gridshift.data.paths import DataNotFoundError
+from gridshift.data.traces_workload import trace_jobs
 from gridshift.envs import datacenter_grid_v0
 from gridshift.envs.dcgrid.scenario import load_scenario
-from gridshift.data.traces_workload import trace_jobs
 from gridshift.envs.dcgrid.workload import dc_params
 
 H = 3600.0
