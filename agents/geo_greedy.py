@@ -27,6 +27,8 @@ PRICE_SCALE_USD_PER_MWH = 100.0
 
 
 class GeoGreedy(ReleasePolicy):
+    """Offer E2/E3 work to other DCs when the local price is above the system's or forecast to rise (geo-shifting)."""
+
     name = "geo_greedy"
 
     def __init__(self, margin_usd_per_mwh: float = 10.0):

@@ -49,10 +49,11 @@ def _shipped(name: str, filename: str) -> Callable[..., Policy]:
 
 def builtin_policies() -> dict[str, Callable[..., Policy]]:
     from gridshift.agents.constant import CONSTANT_POLICIES
+    from gridshift.agents.geo_greedy import GeoGreedy
     from gridshift.agents.heuristics import HEURISTICS
     from gridshift.agents.oracle import Oracle
 
-    return (dict(HEURISTICS) | CONSTANT_POLICIES | {"oracle": Oracle}
+    return (dict(HEURISTICS) | CONSTANT_POLICIES | {"oracle": Oracle, "geo_greedy": GeoGreedy}
             | {k: _shipped(k, v) for k, v in SHIPPED_POLICIES.items()})
 
 

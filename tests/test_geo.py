@@ -165,3 +165,10 @@ def test_geo_greedy_offers_on_a_forecast_rise_and_releases_like_fifo():
     assert a[0, 3] == 1.0 and (a[1:, 3] == 0).all()
     with pytest.raises(ValueError, match="margin_usd_per_mwh"):
         GeoGreedy(margin_usd_per_mwh=-1)
+
+
+def test_geo_greedy_is_a_builtin_policy():
+    from gridshift.agents.registry import make_policy, policy_descriptions
+
+    assert make_policy("geo_greedy").name == "geo_greedy"
+    assert "geo-shifting" in policy_descriptions()["geo_greedy"]
