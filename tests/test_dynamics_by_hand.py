@@ -10,12 +10,15 @@ import dataclasses
 import numpy as np
 import pytest
 
+from gridshift.data.paths import data_root
 from gridshift.envs.dcgrid import core
 from gridshift.envs.dcgrid import kernels as K
 from gridshift.envs.dcgrid.scenario import available_scenarios, load_scenario
 from gridshift.envs.dcgrid.workload import dc_params, generate_jobs
 
-SYNTHETIC = [s for s in available_scenarios() if not load_scenario(s).grid_data]
+SYNTHETIC = [s for s in available_scenarios() if not load_scenario(s).needs_data]
+#: Scenarios that read the real-data directory run when it is present (tests below skip otherwise).
+WITH_DATA = [s for s in available_scenarios() if load_scenario(s).grid_backend == "network"]
 
 
 def _econ(t, *, price=50.0, ci=400.0, system_cost=1000.0, reserve=(1e5,), load=(10.0, 20.0), reward_w=0.0,
@@ -194,7 +197,9 @@ def test_synthetic_workload_realises_its_utilisation_and_mix():
     assert util == pytest.approx(sc.target_utilization, rel=0.05)
 
 
-@pytest.mark.parametrize("scenario", SYNTHETIC)
+@pytest.mark.parametrize("scenario", SYNTHETIC + [
+    pytest.param(s, marks=pytest.mark.skipif(data_root() is None, reason="network case: shared data not found"))
+    for s in WITH_DATA])
 def test_observations_are_never_clipped_in_the_shipped_scenarios(scenario):
     """The kernel clips observations into their documented bounds; in every shipped scenario the
     unclipped observation is already inside them, so the bounds describe the data (and the

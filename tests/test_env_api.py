@@ -18,8 +18,7 @@ SHORT = dict(horizon_steps=12, warmup_steps=8)
 
 
 def _needs_data(name: str) -> bool:
-    sc = load_scenario(name)
-    return bool(sc.grid_data or sc.workload_trace)
+    return load_scenario(name).needs_data
 
 
 # Real-data scenarios (ercot_2022, ...) run when ../shared/data is present and skip otherwise.

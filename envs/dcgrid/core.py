@@ -288,7 +288,7 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
         grid=GridState(dispatch_mw=params.backend.initial_dispatch(
             demand[:, 0], solar[:, 0] + wind[:, 0], np.ascontiguousarray(np.broadcast_to(params.expected_dc_mw, (nb, n))),
             online=None if online is None else online[:, 0], gas_price=None if gas is None else gas[:, 0],
-            **({"solar": solar[:, 0]} if params.local_signals else {}))),
+            solar=solar[:, 0])),
         jobs=table,
         status=np.where(np.arange(shape[2])[None, None, :] < table.n_jobs[..., None], J.PENDING, J.EMPTY).astype(np.int8),
         cause=np.zeros(shape, np.int8),

@@ -112,7 +112,8 @@ def build_layout(horizons_h: tuple[float, ...], price_low: float, price_high: fl
     if local:
         f += [
             Field("local_price", price_low, price_high, "observed price at the DC's own bus (LMP), $/MWh / 100 (delayed)"),
-            Field("local_marginal_ci", 0, 1.5, "observed marginal carbon intensity at the DC's own bus (LMCI) / "
-                                               "fleet max emission factor (delayed)"),
+            Field("local_marginal_ci", -5, 5, "observed marginal carbon intensity at the DC's own bus (LMCI) / "
+                                               "fleet max emission factor (delayed; with binding lines it can be "
+                                               "negative or exceed the dirtiest unit's factor)"),
         ]
     return ObservationLayout(tuple(f))

@@ -293,6 +293,12 @@ class Scenario:
         return int(round(24 * 60 / self.step_minutes))
 
     @property
+    def needs_data(self) -> bool:
+        """True when the scenario reads the real-data directory (a BA's year, a job trace or a
+        network case)."""
+        return bool(self.grid_data or self.workload_trace or self.grid_backend == "network")
+
+    @property
     def step_hours(self) -> float:
         return self.step_minutes / 60.0
 

@@ -40,7 +40,8 @@ class GridBackend(Protocol):
     ) -> tuple[GridState, ClearingResult]: ...
 
     def initial_dispatch(self, demand: np.ndarray, avail: np.ndarray, dc_load_mw: np.ndarray,
-                         online: np.ndarray | None = None, gas_price: np.ndarray | None = None) -> np.ndarray: ...
+                         online: np.ndarray | None = None, gas_price: np.ndarray | None = None,
+                         solar: np.ndarray | None = None) -> np.ndarray: ...
 
     def clear_step(self, prev: np.ndarray, demand: np.ndarray, avail: np.ndarray, dc_load_mw: np.ndarray,
                    online: np.ndarray | None = None, gas_price: np.ndarray | None = None, *,
@@ -70,9 +71,11 @@ class CopperPlateBackend:
 
     # ------------------------------------------------------------ the core's hot path
     def initial_dispatch(self, demand: np.ndarray, avail: np.ndarray, dc_load_mw: np.ndarray,
-                         online: np.ndarray | None = None, gas_price: np.ndarray | None = None) -> np.ndarray:
+                         online: np.ndarray | None = None, gas_price: np.ndarray | None = None,
+                         solar: np.ndarray | None = None) -> np.ndarray:
         """``[B, G]`` starting dispatch for per-DC loads ``[B, N]`` (no ramp limits; committed
-        units only when ``online [B, G]`` is given)."""
+        units only when ``online [B, G]`` is given; ``solar`` only matters on a network)."""
+        del solar
         ex = Exogenous(demand, avail, np.zeros_like(avail))
         return copper_plate.initial_state(self.params, ex, np.asarray(dc_load_mw).sum(axis=-1), **_kw(online, gas_price)
                                           ).dispatch_mw
