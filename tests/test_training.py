@@ -251,3 +251,14 @@ def test_ppo_beats_random_on_held_out_seeds(tmp_path):
     r_ppo = np.mean([run_episode(ppo, "default", seed=s).rewards.sum(axis=0).mean() for s in seeds])
     r_rnd = np.mean([run_episode(rnd, "default", seed=s).rewards.sum(axis=0).mean() for s in seeds])
     assert r_ppo > r_rnd
+
+
+def test_rllib_dqn_refuses_a_budget_its_replay_buffer_would_evict():
+    """RLlib 2.60's multi-agent prioritized replay buffer crashes when it evicts; the config says
+    so before any sampling, naming the field and what would fit."""
+    from gridshift.training.rllib_config import RLlibConfig
+
+    with pytest.raises(ValueError, match=r"dqn_replay_capacity=1000 is invalid for stop_timesteps=500 x 8 DCs"):
+        RLlibConfig(algo="dqn", stop_timesteps=500, dqn_replay_capacity=1000)
+    RLlibConfig(algo="dqn", stop_timesteps=500, dqn_replay_capacity=1000, overrides={"n_datacenters": 2})
+    RLlibConfig(algo="ppo", stop_timesteps=500, dqn_replay_capacity=1000)  # PPO has no replay buffer

@@ -99,8 +99,11 @@ class RLlibConfig:
     update per env-step, which the multi-agent prioritized buffer makes very slow)."""
     dqn_learning_starts: int = 1000
     """DQN: env-steps sampled before the first update."""
-    dqn_replay_capacity: int = 100_000
-    """DQN: replay capacity (agent-steps)."""
+    dqn_replay_capacity: int = 2_000_000
+    """DQN: replay capacity (agent-steps). RLlib 2.60's ``MultiAgentPrioritizedEpisodeReplayBuffer``
+    fails once it has to evict (``IndexError: pop from an empty deque`` in
+    ``_get_free_node_per_module_and_assign``), so a DQN run must fit its whole budget
+    (``stop_timesteps x`` number of DCs) in the buffer; the config refuses one that does not."""
     dqn_epsilon_steps: int = 20_000
     """DQN: env-steps over which epsilon decays linearly from 1.0 to 0.05."""
     eval_every: int = 0
@@ -124,6 +127,15 @@ class RLlibConfig:
             v = getattr(self, k)
             if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
                 raise ValueError(f"RLlibConfig.{k}={v!r} is invalid: allowed an integer >= 1")
+        if self.algo == "dqn":
+            from gridshift.envs.dcgrid.scenario import load_scenario
+
+            n = load_scenario(self.scenario, **(self.overrides or {})).n_datacenters
+            if self.stop_timesteps * n > self.dqn_replay_capacity:
+                raise ValueError(
+                    f"RLlibConfig.dqn_replay_capacity={self.dqn_replay_capacity} is invalid for stop_timesteps="
+                    f"{self.stop_timesteps} x {n} DCs = {self.stop_timesteps * n} agent-steps: allowed at least the "
+                    "run's agent-steps (RLlib 2.60's multi-agent prioritized buffer crashes when it evicts)")
         if not (isinstance(self.num_env_runners, int) and self.num_env_runners >= 0):
             raise ValueError(f"RLlibConfig.num_env_runners={self.num_env_runners!r} is invalid: allowed an integer >= 0")
         check_learning_settings("RLlibConfig", self.lr, self.gamma, self.fcnet_hiddens, lr_name="lr",
