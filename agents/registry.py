@@ -30,7 +30,7 @@ def register_loader(kind: str, loader: Callable[[str], Policy]) -> None:
 #: records the exact command and seed that rebuild it). They run from the ``.npz`` export of the
 #: zip with NumPy alone (:mod:`gridshift.agents.mlp`), so they need neither torch nor SB3.
 SHIPPED_POLICIES: dict[str, str] = {"sb3_ppo": "sb3_ppo_default.npz", "sb3_dqn": "sb3_dqn_default.npz",
-                                     "rllib_ppo": "rllib_ppo_default.npz"}
+                                     "rllib_ppo": "rllib_ppo_default.npz", "rllib_dqn": "rllib_dqn_default.npz"}
 
 
 def _shipped(name: str, filename: str) -> Callable[..., Policy]:
