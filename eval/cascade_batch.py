@@ -44,7 +44,7 @@ from gridshift.eval.metrics_cascade import no_dc_clearing
 from gridshift.eval.runner import DC_RECORD, EpisodeRecord
 
 #: Per-DC arrays recorded besides the runner's: the customer baseline (DR accounting).
-BATCH_DC_RECORD = (*DC_RECORD, "baseline_mw")
+BATCH_DC_RECORD = DC_RECORD  # the runner's record (which includes the DC baselines)
 #: Fill values for padded job slots (empty slots are never read by the kernels).
 _PAD = {"status": J.EMPTY, "start": -1, "finish": -1}
 

@@ -34,7 +34,10 @@ from gridshift.eval.runfiles import (
 
 #: Per-DC arrays recorded every step, ``[T, N]``.
 DC_RECORD = ("load_mw", "flex_mw", "e0_mw", "bill_usd", "dr_revenue_usd", "carbon_t", "carbon_cost_usd",
-             "sla_penalty_usd", "emergency_penalty_usd", "reward")
+             "sla_penalty_usd", "emergency_penalty_usd", "reward", "baseline_mw")
+#: Besides them, ``dc["release"]`` ``[T, N, 3]``: the core release fractions of E1-E3 the policy
+#: chose each step (1 in the settlement phase, which releases everything), for the oscillation
+#: metrics (re-deferrals, defer/resume cycles; :func:`gridshift.eval.oscillation.deferral_events`).
 
 
 @dataclass
@@ -74,8 +77,11 @@ class _Recorder:
         self.extra: list[tuple] = []
         self.dc = {k: [] for k in DC_RECORD}
         self.rows = [DC_INDEX[k] for k in DC_RECORD]
+        self.release: list[np.ndarray] = []
+        self.n = n
 
-    def add(self, info, demand: float) -> None:
+    def add(self, info, demand: float, release: np.ndarray | None = None) -> None:
+        self.release.append(np.ones((self.n, 3)) if release is None else np.asarray(release, dtype=float))
         self.grid.append(info["grid"].packed[:, 0].copy())
         self.extra.append((demand, info["dc_load_total_mw"][0], info["flex_mw"][0].sum(), info["dr_active"][0],
                            info["emergency_active"][0], info["emergency_issued"][0], info["social_cost_usd"][0]))
@@ -96,7 +102,7 @@ class _Recorder:
         g["emergency_issued"] = extra[:, 5].astype(bool)
         g["social_cost_step_usd"] = extra[:, 6]
         g["settlement"] = np.arange(T) >= horizon
-        return g, {k: np.array(v) for k, v in self.dc.items()}
+        return g, {**{k: np.array(v) for k, v in self.dc.items()}, "release": np.array(self.release).reshape(T, self.n, 3)}
 
 
 def run_episode(policy: Policy, scenario: str | Scenario = "default", seed: int = 0, *, settle: bool = True,
@@ -121,9 +127,11 @@ def run_episode(policy: Policy, scenario: str | Scenario = "default", seed: int 
     for t in range(T):
         actions = policy.act(obs[0], info)
         demand = st.demand_mw[0, int(st.t[0])]
-        obs, rew, _, _, info = env.step(np.asarray(actions)[None])
+        act = np.asarray(actions)[None]
+        release = env.adapter.to_core(act)[0, :, :3]
+        obs, rew, _, _, info = env.step(act)
         rewards[t] = rew[0]
-        rec.add(info, demand)
+        rec.add(info, demand, release)
     extra = {"backlog_at_horizon_mwh": float(settlement.open_work_mwh(env.params, env.state)[0].sum()),
              "settlement_window_steps": 0, "settlement_overrun_steps": 0}
     if settle:
@@ -236,7 +244,8 @@ def _write_parquet(rec: EpisodeRecord, path: Path) -> dict[str, int]:
         raise RuntimeError(f"--parquet needs pyarrow: pip install pyarrow ({e})") from e
     frames = {
         "grid": rec.grid,
-        "dc": pd.DataFrame({f"{k}_dc{i}": v[:, i] for k, v in rec.dc.items() for i in range(v.shape[1])}),
+        "dc": pd.DataFrame({f"{k}_dc{i}" if v.ndim == 2 else f"{k}_e{c + 1}_dc{i}": (v[:, i] if v.ndim == 2 else v[:, i, c])
+                            for k, v in rec.dc.items() for i in range(v.shape[1]) for c in range(1 if v.ndim == 2 else v.shape[2])}),
         "ledger": rec.ledger,
     }
     sizes = {}
