@@ -140,19 +140,9 @@ def bench_network(batch_sizes=(1, 16, 64), n_steps: int = 192, n_dcs: int = 8, p
 def _pz_rate(scenario: str, n_dcs: int, busy_s: float = 3.0) -> float:
     """``env.step`` calls per second of ``parallel_env(scenario)`` (resets excluded), FIFO actions."""
     from gridshift.envs import datacenter_grid_v0
+    from gridshift.eval.bench import _pz_steps_per_s
 
-    env = datacenter_grid_v0.parallel_env(scenario=scenario, n_datacenters=n_dcs, infos="none")
-    env.reset(seed=0)
-    steps, busy = 0, 0.0
-    while busy < busy_s:
-        if not env.agents:
-            env.reset(seed=steps)
-        acts = {a: 0 for a in env.agents}
-        t0 = time.perf_counter()
-        env.step(acts)
-        busy += time.perf_counter() - t0
-        steps += 1
-    return steps / busy
+    return _pz_steps_per_s(datacenter_grid_v0.parallel_env(scenario=scenario, n_datacenters=n_dcs, infos="none"), busy_s)
 
 
 def _year(case, profiles) -> dict:
