@@ -84,3 +84,27 @@ def test_env_runs_on_real_scenario(shared_data):
     np.testing.assert_array_equal(a.demand_mw, b.demand_mw)
     assert not np.array_equal(a.demand_mw, c.demand_mw)
     assert (a.month == 8).all() and np.isfinite(a.last["grid"].price_usd_per_mwh).all()
+
+
+def test_shipped_scenarios_size_their_reserve_thresholds_to_the_system():
+    # The emergency and DR thresholds are MW, sized for the 60 GW default system (3.3 % and
+    # 11.7 % of its peak). A scenario on a smaller system that kept them held an emergency
+    # order for its whole episode (RTS-GMLC and IEEE 30-bus did: every FIFO job dropped on
+    # IEEE 30). Every shipped scenario keeps them to a quarter and a half of its peak.
+    from gridshift.envs.dcgrid.scenario_io import available_scenarios
+
+    for name in available_scenarios():
+        sc = load_scenario(name)
+        if sc.emergency_enabled:
+            assert sc.emergency_reserve_threshold_mw + sc.emergency_release_margin_mw <= 0.25 * sc.peak_demand_mw, name
+        assert sc.dr_reserve_threshold_mw <= 0.5 * sc.peak_demand_mw, name
+
+
+@pytest.mark.parametrize("name", ["rts_gmlc", "ieee30"])
+def test_network_scenarios_are_not_in_a_permanent_emergency(shared_data, name):
+    from gridshift.agents.registry import make_policy
+    from gridshift.eval.runner import episode_metrics, run_episode
+
+    rec = run_episode(make_policy("fifo"), name, 1000)
+    m = episode_metrics(rec)
+    assert rec.grid["emergency_active"].mean() < 0.05 and m["work_dropped_mwh"] < 0.01 * m["work_arrived_mwh"]
