@@ -71,6 +71,10 @@ Metrics (name: unit, definition)
   late); ``work_late_mwh`` of them completed late. ``work_dropped_mwh``: jobs dropped (their whole energy: the work is lost even if part of
   it ran). ``work_open_mwh`` and ``jobs_open``: still queued or running at the end of the record.
   After the settlement phase ``jobs_open = 0`` and ``arrived = served + dropped`` exactly.
+* ``geo_moved_jobs``, ``geo_moved_mwh``: jobs moved to another DC by geo-shifting and their
+  IT energy (0 without it). A moved job counts once, at the DC that ran it (its source row,
+  status ``moved``, is left out of every job and work figure), and its delay is measured from
+  its landing there.
 * ``cost_per_mwh_served_usd``: USD/MWh, the DCs' cost (energy bill + carbon cost + SLA and
   emergency penalties) per MWh of work served.
 * Set by the runner, not by :func:`compute_metrics`: ``backlog_at_horizon_mwh`` (IT work still
@@ -195,6 +199,11 @@ def _col(grid: pd.DataFrame, name: str) -> np.ndarray:
 
 def _job_metrics(ledger: pd.DataFrame, T: int, dt: float) -> dict[str, float]:
     led = ledger[ledger["arrival_step"].to_numpy() >= 0]
+    moved_in = led["origin_dc"].to_numpy() >= 0 if "origin_dc" in led else np.zeros(len(led), bool)
+    geo = {"geo_moved_jobs": float(moved_in.sum()),
+           "geo_moved_mwh": float(led["energy_mwh"].to_numpy(dtype=float)[moved_in].sum())}
+    # a moved job's source row carries no work: its copy at the target is the job (ledger docs)
+    led = led[led["status"].to_numpy(dtype=object) != "moved"]
     cls = led["job_class"].to_numpy(dtype=np.int64)
     status = led["status"].to_numpy(dtype=object)
     arrival = led["arrival_step"].to_numpy(dtype=float)
@@ -218,7 +227,7 @@ def _job_metrics(ledger: pd.DataFrame, T: int, dt: float) -> dict[str, float]:
     decided = on_time | bad
     emerg = dropped & (led["drop_cause"].to_numpy(dtype=object) == "emergency")
 
-    m: dict[str, float] = {}
+    m: dict[str, float] = dict(geo)
     delay_h = (start - arrival) * dt
     started = np.isfinite(start)
     for c in range(4):
