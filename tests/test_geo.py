@@ -172,3 +172,23 @@ def test_geo_greedy_is_a_builtin_policy():
 
     assert make_policy("geo_greedy").name == "geo_greedy"
     assert "geo-shifting" in policy_descriptions()["geo_greedy"]
+
+
+def test_a_target_that_defers_its_own_work_still_takes_moved_work():
+    # Every DC holds its E2/E3 work (release 0); DC 0 offers all of its own. The broker counts a
+    # target's running and queued E1 power against its capacity, not its deferred E2/E3 backlog
+    # (a DC that defers is not full), so offers keep landing once the backlogs have grown.
+    env = DCGridVectorEnv("default", num_envs=1, autoreset=False, geo_shift=True, action_mode="box", horizon_steps=96)
+    env.reset(seed=3)
+    a = np.zeros((1, 8, 4), np.float32)
+    a[..., 0] = 1.0
+    a[0, 0, 3] = 1.0
+    moved_late, refused_late = 0.0, 0.0
+    for t in range(96):
+        _, _, _, _, info = env.step(a)
+        if t >= 48:
+            moved_late += info["geo_moved_in_mw"][0, 1:].sum()
+            refused_late += info["geo_refused"][0, 0]
+    backlog = env.state.last["queued_mw_e2"][0, 1:] + env.state.last["queued_mw_e3"][0, 1:]
+    assert (backlog > env.params.dcs.dynamic_mw[1:]).any()  # deferred queues beyond capacity...
+    assert moved_late > 0 and refused_late == 0  # ... and still the moves land

@@ -545,6 +545,17 @@ def step(params: CoreParams, st: CoreState, action: np.ndarray, rng: np.random.G
 
 
 
+def geo_broker_inputs(params: CoreParams, st: CoreState) -> tuple[np.ndarray, np.ndarray]:
+    """What the geo-shifting broker (:mod:`.geo`) ranks targets by, from the last step: each
+    DC's score (its price plus the carbon price times the marginal CI) and its busy power
+    (running plus queued E1, which must start at once: the rest of a queue is deferrable, so
+    it does not make a DC full), each ``[B, N]``."""
+    sc, n, last = params.scenario, params.n_agents, st.last
+    g = last["grid"]
+    score = params.backend.dc_price(g, n) + sc.carbon_price_usd_per_t * g.marginal_ci_g_per_kwh[:, None] / 1000.0
+    return score, last["running_mw"] + last["queued_mw_e1"]
+
+
 def _geo_shift(params: CoreParams, st: CoreState, act: np.ndarray) -> dict[str, np.ndarray]:
     """Geo-shifting before the schedulers (:mod:`.geo`): moves offered jobs, returns ``[B, N]``
     arrays ``geo_moved_out_mw``, ``geo_moved_in_mw``, ``geo_transfer_mw``, ``geo_refused``."""
@@ -552,12 +563,9 @@ def _geo_shift(params: CoreParams, st: CoreState, act: np.ndarray) -> dict[str, 
     nb, n = st.batch_size, params.n_agents
     shift = np.clip(act[..., 4], 0.0, 1.0) if act.shape[-1] >= 5 else np.zeros((nb, n))
     out = {k: np.zeros((nb, n)) for k in ("geo_moved_out_mw", "geo_moved_in_mw", "geo_transfer_mw", "geo_refused")}
-    last = st.last
-    if last is None or not (shift > 0).any():
+    if st.last is None or not (shift > 0).any():
         return out
-    g = last["grid"]
-    score = params.backend.dc_price(g, n) + sc.carbon_price_usd_per_t * g.marginal_ci_g_per_kwh[:, None] / 1000.0
-    busy = last["running_mw"] + last["queued_mw_e1"] + last["queued_mw_e2"] + last["queued_mw_e3"]
+    score, busy = geo_broker_inputs(params, st)
     tb = st.jobs
     delay = max(0, int(round(sc.geo_transfer_delay_h / sc.step_hours)))
     geo_kernels.transfer(

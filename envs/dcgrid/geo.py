@@ -16,10 +16,13 @@ At the start of step ``t``, before the schedulers run, for every DC ``i`` with `
 2. **Route.** Each offered job goes to the DC ``k != i`` with the lowest score
    ``price_k + carbon_price x marginal_ci_k`` (the last clearing's price each DC pays, its bus's
    LMP on a network; on a copper plate all scores tie) and, among equal scores, the lowest
-   load ratio ``(running_k + queued_k + incoming_k) / dynamic capacity_k``; a target must not
-   be offering work itself this step, must have spare dynamic capacity for the job
-   (``dynamic_k - running_k - queued_k - incoming_k >= power``) and a free job slot, else the
-   job stays (counted in ``geo_refused``).
+   load ratio ``(busy_k + incoming_k) / dynamic capacity_k``; a target must not be offering
+   work itself this step, must have spare dynamic capacity for the job (``dynamic_k - busy_k
+   - incoming_k >= power``) and a free job slot, else the
+   job stays (counted in ``geo_refused``). ``busy_k`` is the power the target ran in the last
+   step plus its queued E1 work (which must start at once); its queued E2/E3 work is
+   deferrable and does not make it full (a broker that counted it would refuse every offer
+   to a DC that defers, :func:`gridshift.envs.dcgrid.core.geo_broker_inputs`).
 3. **Move.** The source slot closes with status ``moved`` (``moved_to = k``); a copy with the
    same class, power, nominal duration, remaining work and **deadline** is appended to ``k``'s
    table with status ``in_transit`` and ``origin = i``; it lands (queued) at ``t + d``.
@@ -46,7 +49,8 @@ def transfer(t, shift, score, load_mw, dyn_mw, delay, energy_frac,
              active, n_active, n_slots, origin, moved_to,
              moved_out_mw, moved_in_mw, transfer_mw, refused):  # pragma: no cover - compiled
     """One step of geo-shifting for a batch ``[B, N]`` (module docstring). ``load_mw [B, N]`` is
-    each DC's running + queued dynamic power before the move (MW). Outputs (``[B, N]``, reset
+    each DC's busy power before the move (MW; running plus queued E1, the core's
+    ``geo_broker_inputs``). Outputs (``[B, N]``, reset
     here): power moved out / in, the transfer's grid load at the source, refused offers."""
     nb, n, jmax = status.shape
     incoming = np.zeros(n)
