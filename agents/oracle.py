@@ -10,23 +10,8 @@ schedule is **replayed through the real simulator** by the same runner as every 
 so its leaderboard metrics come from the same code path; the LP's own optimum is reported
 beside them as ``oracle_lp_bound_usd``.
 
-The LP, over periods ``p`` of ``resolution_steps`` steps (default 4, i.e. hourly):
-
-* **DC work.** Per DC ``i`` and class ``c`` in E1-E3, ``x[i,c,p]`` (MW, mean running power)
-  and the cumulative work ``Y[i,c,p] = Y[i,c,p-1] + x[i,c,p] * r * dt``. Work may not be served
-  before it arrives (``Y <= A``, arrivals of the period included) and must be served by its
-  deadline (``Y + z[i,c] >= D``, deadlines of the period included; ``z`` is dropped work at the
-  drop penalty, a slack that keeps the LP feasible). Capacity: ``sum_c x[i,c,p] <= dynamic
-  IT capacity - E0 load - work already running at the start``. E0 jobs and the jobs running at
-  the first step are fixed loads.
-* **Grid.** Every thermal unit runs between its minimum output and its capacity, its output
-  split into segments (one for a linear cost, three equal segments for a quadratic one, each
-  priced at the marginal cost at its midpoint, which is exact at the breakpoints) at fuel +
-  carbon price x emission factor; ramp limits ``|P[g,p] - P[g,p-1]| <= ramp * r * dt`` from
-  the dispatch the episode starts from; renewables at zero cost up to their availability,
-  curtailment free; unserved energy at VOLL; over-generation spilled. Balance per period:
-  thermal + renewables + unserved - spill = exogenous demand + sum_i PUE_i (idle + E0 +
-  running + sum_c x).
+The LP (where, with geo-shifting, work runs as well as when; on a network backend with its
+lines) is :mod:`gridshift.agents.oracle_lp`.
 
 Where it is a **bound** and where only an **approximation**:
 
@@ -42,9 +27,27 @@ Where it is a **bound** and where only an **approximation**:
   ``battery_hours > 0`` storage arbitrage could beat it, so ``oracle_lp_bound_usd`` is NaN there
   (the oracle itself leaves its batteries idle; the settlement restores every battery's
   starting charge, so none of this energy is free).
+* The LP is also a bound with **geo-shifting** and on a **network**: the simulator's moved work
+  lands ``delay`` steps after its move, hence at least ``floor(delay / r)`` periods after it
+  arrived, as the LP requires; the simulator's line flows within their limits at every step
+  keep their period means within them; the LP lets work move to any DC at any time (the
+  broker's rule is a restriction of that), and spreads renewables, unserved load and spill
+  freely over the buses. The move's network energy is charged when the moved work runs
+  rather than when it moves (the same MWh).
 * The **replayed** oracle is only an approximation of that optimum: whole jobs start in EDF
   order within a release fraction, the SLA guard forces starts, work left at the horizon is
-  settled FIFO like everyone's, and the simulator's dispatch is merit order. Its simulated
+  settled FIFO like everyone's, and the simulator's dispatch is merit order (its OPF on a
+  network). With geo-shifting it **offers** work, as every policy does (the fifth action
+  component, ``shift``): each step it offers from each DC the share of its queued E2/E3 work
+  that keeps the energy moved out so far on the plan's path (the plan's remote work up to
+  ``delay`` steps ahead). The environment's broker chooses the target (the cheapest,
+  least-loaded DC with room; :mod:`gridshift.envs.dcgrid.geo`), not the oracle, so the oracle
+  predicts that choice by the broker's own rule and offers only as much as the predicted
+  target still has to receive in the plan (work the plan keeps home is not sent elsewhere);
+  the targets run what lands on their own plan. On a copper plate every DC's price is the
+  same and the broker's choice is the least-loaded DC, rarely where the plan sends work, so
+  the replay moves little there (the plan gains almost nothing by moving on a copper plate:
+  location matters through congestion). Its simulated
   social cost is what the leaderboard's score anchors to (FIFO = 0, oracle = 100); a trained
   policy can score above 100. With ``sla_guard = false`` the replay starts zero-slack jobs
   itself, but capacity can still make some late: on the default scenario it then no longer
@@ -54,248 +57,15 @@ Where it is a **bound** and where only an **approximation**:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 
 import numpy as np
 
 from gridshift.agents.base import PolicyContext
+from gridshift.agents.oracle_lp import OracleError, geo_delay_steps, solve_schedule
 from gridshift.envs.dcgrid import jobs as J
 
-#: Segments of a quadratic-cost unit's output range.
-QUAD_SEGMENTS = 3
-
-
-class OracleError(RuntimeError):
-    """The oracle's LP could not be built or solved."""
-
-
-def _period_sum(x: np.ndarray, r: int, n_periods: int) -> np.ndarray:
-    """Sum of ``x[..., steps]`` over periods of ``r`` steps (the last one may be short)."""
-    pad = n_periods * r - x.shape[-1]
-    if pad:
-        x = np.concatenate([x, np.zeros(x.shape[:-1] + (pad,))], axis=-1)
-    return x.reshape(x.shape[:-1] + (n_periods, r)).sum(axis=-1)
-
-
-def solve_schedule(params, st, *, resolution_steps: int = 4, window_steps: int | None = None,
-                   settle_within_steps: int | None = None, costs: str = "social", time_limit_s: float = 120.0) -> dict:
-    """Solve the oracle LP for env 0 of ``st`` from its current step. Returns the plan
-    ``x_mw [N, 3, P]`` (E1-E3 running power per period), ``lp_cost_usd``, ``lp_gap_usd``,
-    ``solve_s`` and sizes. ``window_steps`` defaults to the horizon left plus the settlement
-    window."""
-    from scipy import sparse
-    from scipy.optimize import linprog
-
-    from gridshift.envs.dcgrid import settlement
-
-    t_solve = time.perf_counter()
-    sc, dcs, fleet = params.scenario, params.dcs, params.grid.fleet
-    # With unit commitment the LP is its relaxation: every unit may run anywhere in [0, capacity]
-    # (no minimum output, no start-up or no-load cost), so its cost stays a lower bound.
-    pmin = fleet.min_output_mw if getattr(st, "online", None) is None else np.zeros(fleet.n_units)
-    r = int(resolution_steps)
-    if r < 1:
-        raise ValueError(f"resolution_steps={resolution_steps!r} is invalid: allowed an integer >= 1")
-    dt = sc.step_hours
-    t0 = int(st.t[0])
-    if window_steps is None:
-        left = params.total_steps - t0
-        end_abs = t0 + left + int(settlement.settlement_window(params, st, t_end=params.total_steps)[0])
-        window_steps = max(1, end_abs - t0)
-    W = int(window_steps)
-    P = -(-W // r)
-    settlement.extend_exogenous(params, st, t0 + P * r + 1)
-    steps = np.arange(t0, t0 + P * r)
-    in_win = (steps < t0 + W).astype(float)
-    demand = _period_sum(st.demand_mw[0, steps] * in_win, r, P) / r
-    avail = _period_sum((st.solar_mw[0, steps] + st.wind_mw[0, steps]) * in_win, r, P) / r
-    wlen = _period_sum(in_win, r, P)  # steps of each period inside the window
-
-    # ---- jobs: fixed loads (E0, already running) and the flexible groups
-    n = params.n_agents
-    tb = st.jobs
-    status, cls = st.status[0], tb.job_class[0]
-    arr, dur, dl, pw = tb.arrival[0].astype(np.int64), tb.duration[0].astype(np.int64), tb.deadline[0].astype(np.int64), tb.power_mw[0]
-    rem = np.where(st.remaining[0] > 0, st.remaining[0], dur).astype(np.int64)
-    running = status == J.RUNNING
-    pending_e0 = (status == J.PENDING) & (cls == 0) & (arr < t0 + W)
-    fixed = np.zeros((n, W))
-    for i, j in zip(*np.nonzero(running | pending_e0), strict=True):
-        s0 = 0 if running[i, j] else int(arr[i, j] - t0)
-        length = int(rem[i, j]) if running[i, j] else int(dur[i, j])
-        fixed[i, s0:min(W, s0 + length)] += pw[i, j]
-    fixed_p = _period_sum(fixed, r, P) / np.maximum(wlen, 1)  # mean MW per period
-
-    flex = ((status == J.QUEUED) | ((status == J.PENDING) & (arr < t0 + W))) & (cls >= 1)
-    energy = np.where(flex, rem * pw * dt, 0.0)
-    rel_p = np.clip((np.maximum(arr, t0) - t0) // r, 0, P - 1)
-    due_p = np.clip((dl - t0 - 1) // r, 0, P - 1)
-    A = np.zeros((n, 3, P))
-    D = np.zeros((n, 3, P))
-    for i, j in zip(*np.nonzero(flex), strict=True):
-        c = int(cls[i, j]) - 1
-        A[i, c, rel_p[i, j]] += energy[i, j]
-        D[i, c, due_p[i, j]] += energy[i, j]
-    A, D = np.cumsum(A, axis=2), np.cumsum(D, axis=2)
-    if settle_within_steps is not None:
-        # The plan, unlike the bound, mimics the FIFO settlement: work left at the horizon must
-        # be done within settle_within_steps of it, not in the cheapest hours of the window.
-        p_set = (params.total_steps - t0 + int(settle_within_steps)) // r
-        if p_set < P:
-            D[:, :, p_set:] = np.maximum(D[:, :, p_set:], A[:, :, -1:])
-
-    # ---- variable layout
-    nx = n * 3 * P
-    ix_x = 0
-    ix_y = nx
-    ix_z = 2 * nx
-    nz = n * 3
-    if costs not in ("social", "offer"):
-        raise ValueError(f"costs={costs!r} is invalid: allowed 'social' or 'offer'")
-    offer_b = params.grid.offer_b_usd_per_mwh()
-    seg_w, seg_cost, seg_unit = [], [], []
-    for g in range(fleet.n_units):
-        lo, hi = float(pmin[g]), float(fleet.capacity_mw[g])
-        a, b, e = float(fleet.cost_a_usd_per_mw2h[g]), float(fleet.cost_b_usd_per_mwh[g]), float(fleet.emission_t_co2_per_mwh[g])
-        if costs == "offer":  # the simulator's own merit order: dispatch as it dispatches
-            b, e = float(offer_b[g]), 0.0
-        k = QUAD_SEGMENTS if a > 0 else 1
-        edges = np.linspace(lo, hi, k + 1)
-        for s0, s1 in zip(edges[:-1], edges[1:], strict=True):
-            if s1 - s0 <= 0:
-                continue
-            seg_w.append(s1 - s0)
-            seg_cost.append(b + a * (s0 + s1) + sc.carbon_price_usd_per_t * e)
-            seg_unit.append(g)
-    seg_w, seg_cost, seg_unit = np.array(seg_w), np.array(seg_cost), np.array(seg_unit, np.int64)
-    K = len(seg_w)
-    ix_seg = ix_z + nz
-    ix_ren = ix_seg + K * P
-    ix_uns = ix_ren + P
-    ix_spill = ix_uns + P
-    nvar = ix_spill + P
-
-    def xi(i, c, p):
-        return ix_x + (i * 3 + c) * P + p
-
-    def yi(i, c, p):
-        return ix_y + (i * 3 + c) * P + p
-
-    hours = wlen * dt  # hours of each period inside the window
-    cost = np.zeros(nvar)
-    lb, ub = np.zeros(nvar), np.full(nvar, np.inf)
-    cost[ix_z:ix_z + nz] = sc.drop_penalty_usd_per_mwh
-    for p in range(P):
-        cost[ix_seg + p * K: ix_seg + (p + 1) * K] = seg_cost * hours[p]
-        ub[ix_seg + p * K: ix_seg + (p + 1) * K] = seg_w
-    ub[ix_ren:ix_ren + P] = avail
-    cost[ix_uns:ix_uns + P] = sc.voll_usd_per_mwh * hours
-    dyn_room = np.maximum(dcs.dynamic_mw[:, None] - fixed_p, 0.0)  # [N, P]
-    for i in range(n):
-        for c in range(3):
-            sl = slice(xi(i, c, 0), xi(i, c, 0) + P)
-            ub[sl] = dyn_room[i]
-            ub[yi(i, c, 0):yi(i, c, 0) + P] = A[i, c]
-
-    rows, cols, vals = [], [], []
-    b_eq, b_ub = [], []
-    eq_rows, eq_cols, eq_vals = [], [], []
-    ne = 0
-    # Y definition: Y[p] - Y[p-1] - x[p] * hours[p] = 0
-    for i in range(n):
-        for c in range(3):
-            for p in range(P):
-                eq_rows += [ne, ne]
-                eq_cols += [yi(i, c, p), xi(i, c, p)]
-                eq_vals += [1.0, -hours[p]]
-                if p > 0:
-                    eq_rows.append(ne)
-                    eq_cols.append(yi(i, c, p - 1))
-                    eq_vals.append(-1.0)
-                b_eq.append(0.0)
-                ne += 1
-    # Balance: sum seg + ren + uns - spill - sum_i PUE_i x = demand + fixed DC load
-    base_dc = (dcs.pue[:, None] * (dcs.idle_mw[:, None] + fixed_p)).sum(axis=0)
-    min_total = float(pmin.sum())
-    for p in range(P):
-        k_idx = ix_seg + p * K + np.arange(K)
-        eq_rows += [ne] * (K + 3)
-        eq_cols += list(k_idx) + [ix_ren + p, ix_uns + p, ix_spill + p]
-        eq_vals += [1.0] * K + [1.0, 1.0, -1.0]
-        for i in range(n):
-            for c in range(3):
-                eq_rows.append(ne)
-                eq_cols.append(xi(i, c, p))
-                eq_vals.append(-float(dcs.pue[i]))
-        b_eq.append(float(demand[p] + base_dc[p] - min_total))
-        ne += 1
-    nu = 0
-    # Deadlines: -Y[p] - z <= -D[p]
-    for i in range(n):
-        for c in range(3):
-            for p in range(P):
-                if D[i, c, p] <= 0:
-                    continue
-                rows += [nu, nu]
-                cols += [yi(i, c, p), ix_z + i * 3 + c]
-                vals += [-1.0, -1.0]
-                b_ub.append(-float(D[i, c, p]))
-                nu += 1
-    # DC capacity: sum_c x <= room (also bounded per class; this couples the classes)
-    for i in range(n):
-        for p in range(P):
-            rows += [nu] * 3
-            cols += [xi(i, c, p) for c in range(3)]
-            vals += [1.0] * 3
-            b_ub.append(float(dyn_room[i, p]))
-            nu += 1
-    # Ramps on each unit's output above its minimum: +/-(sum_k seg[g,p] - sum_k seg[g,p-1]) <= R
-    prev = st.grid.dispatch_mw[0] - pmin
-    ramp = fleet.ramp_mw_per_h * dt
-    for g in range(fleet.n_units):
-        kg = np.flatnonzero(seg_unit == g)
-        if kg.size == 0:
-            continue
-        for p in range(P):
-            R = float(ramp[g] * wlen[p])
-            if R >= float(fleet.capacity_mw[g] - pmin[g]):
-                continue  # never binds
-            cur = list(ix_seg + p * K + kg)
-            for sign in (1.0, -1.0):
-                rows += [nu] * len(cur)
-                cols += cur
-                vals += [sign] * len(cur)
-                if p > 0:
-                    rows += [nu] * len(cur)
-                    cols += list(ix_seg + (p - 1) * K + kg)
-                    vals += [-sign] * len(cur)
-                    b_ub.append(R)
-                else:
-                    b_ub.append(R + sign * float(prev[g]))
-                nu += 1
-    A_eq = sparse.csr_matrix((eq_vals, (eq_rows, eq_cols)), shape=(ne, nvar))
-    A_ub = sparse.csr_matrix((vals, (rows, cols)), shape=(nu, nvar))
-    res = linprog(cost, A_ub=A_ub, b_ub=np.array(b_ub), A_eq=A_eq, b_eq=np.array(b_eq),
-                  bounds=np.column_stack([lb, ub]), method="highs", options={"time_limit": float(time_limit_s)})
-    if res.status != 0:
-        raise OracleError(f"oracle LP not solved (status {res.status}: {res.message}); "
-                          f"{nvar} variables, {ne + nu} constraints, window {W} steps")
-    v = res.x
-    x = v[:nx].reshape(n, 3, P)
-    # constants: minimum output's fuel (+ no-load cost of units always on) and carbon
-    lo = pmin
-    const_rate = float((fleet.cost_a_usd_per_mw2h * lo**2 + fleet.cost_b_usd_per_mwh * lo
-                        + np.where(lo > 0, fleet.cost_c_usd_per_h, 0.0)
-                        + sc.carbon_price_usd_per_t * fleet.emission_t_co2_per_mwh * lo).sum())
-    lp_cost = float(res.fun) + const_rate * float(hours.sum())
-    # chord error of the linearisation: a (w/2)^2 per quadratic segment and hour, at most
-    quad = fleet.cost_a_usd_per_mw2h[seg_unit] * (seg_w / 2) ** 2
-    gap = float(quad.sum() * hours.sum())
-    return {"x_mw": x, "lp_cost_usd": lp_cost, "lp_gap_usd": gap, "lp_dropped_mwh": float(v[ix_z:ix_z + nz].sum()),
-            "solve_s": time.perf_counter() - t_solve, "n_variables": int(nvar), "n_constraints": int(ne + nu),
-            "periods": P, "resolution_steps": r, "window_steps": W, "t0": t0}
-
+__all__ = ["Oracle", "OracleError", "solve_schedule"]
 
 class Oracle:
     """Perfect-foresight LP schedule of all flexible work (HiGHS), replayed: the score's 100 anchor.
@@ -307,8 +77,9 @@ class Oracle:
     action_mode = "box"
 
     def __init__(self, resolution_steps: int = 4, settle_within_h: float = 12.0, plan_costs: str = "offer",
-                 time_limit_s: float = 120.0):
+                 time_limit_s: float = 120.0, move_cost_usd_per_mwh: float = 0.0):
         self.plan_costs = plan_costs
+        self.move_cost_usd_per_mwh = float(move_cost_usd_per_mwh)
         self.resolution_steps = int(resolution_steps)
         self.settle_within_h = float(settle_within_h)
         self.time_limit_s = float(time_limit_s)
@@ -320,15 +91,15 @@ class Oracle:
         if env is None or getattr(env, "state", None) is None or env.num_envs != 1:
             raise OracleError("the oracle needs perfect information: run it through the gridshift runner "
                               "(gridshift evaluate / leaderboard), which gives it the episode's env")
-        if env.scenario.geo_shift:
-            raise OracleError("the oracle plans when work runs, not where: scenarios with geo_shift=True are not "
-                              "supported (allowed: geo_shift=False)")
         self.env = env
         self._battery = bool(env.scenario.battery_hours > 0)
+        self._geo = bool(env.scenario.geo_shift)
+        self._delay = geo_delay_steps(env.scenario) if self._geo else 0
         kw = {"resolution_steps": self.resolution_steps, "time_limit_s": self.time_limit_s}
         self.bound = solve_schedule(env.params, env.state, **kw)
         within = int(round(self.settle_within_h / env.scenario.step_hours))
-        self.plan = solve_schedule(env.params, env.state, settle_within_steps=within, costs=self.plan_costs, **kw)
+        self.plan = solve_schedule(env.params, env.state, settle_within_steps=within, costs=self.plan_costs,
+                                   move_cost_usd_per_mwh=self.move_cost_usd_per_mwh, **kw)
 
     def stats(self) -> dict[str, float]:
         """Figures the runner stores with the run's metrics."""
@@ -340,7 +111,8 @@ class Oracle:
                 "oracle_lp_gap_usd": b.get("lp_gap_usd", np.nan),
                 "oracle_lp_bound_usd": b.get("lp_cost_usd", np.nan) - b.get("lp_gap_usd", 0.0),
                 "oracle_solve_s": p.get("solve_s", np.nan) + b.get("solve_s", np.nan),
-                "oracle_lp_dropped_mwh": p.get("lp_dropped_mwh", np.nan)}
+                "oracle_lp_dropped_mwh": p.get("lp_dropped_mwh", np.nan),
+                "oracle_plan_moved_mwh": float(p["moved_cum_mwh"][:, -1].sum()) if "moved_cum_mwh" in p else 0.0}
 
     def act(self, observations: np.ndarray, infos: Mapping | None) -> np.ndarray:
         st, plan = self.env.state, self.plan
@@ -354,9 +126,12 @@ class Oracle:
         rem = np.where(st.remaining[0] > 0, st.remaining[0], st.jobs.duration[0])
         urgent = queued & (dl - t - rem <= 0)  # must start now to finish on time
         rel = np.zeros((status.shape[0], 3))
+        shift = self._shift(t, queued) if self._geo else None
         for c in range(3):
             k = cls == c + 1
             q = np.where(queued & k, pw, 0.0).sum(axis=1)
+            if shift is not None and c >= 1:
+                q = q * (1.0 - shift)  # the offered share leaves before the schedulers run
             ru = np.where(run & k, pw, 0.0).sum(axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
                 if c == 2:  # E3: the release caps running + queued power; never preempt below what runs
@@ -376,7 +151,48 @@ class Oracle:
                 r_c[i] = max(r_c[i], min(1.0, (need + base) / ((ru[i] if c == 2 else 0.0) + q[i])))
             # with nothing queued, E3's release must stay 1 or it would preempt what runs
             rel[:, c] = np.where(q > 0, r_c, 1.0 if c == 2 else 0.0)
-        out = rel.astype(np.float32)
+        parts = [rel]
         if self._battery:
-            out = np.concatenate([out, np.zeros((out.shape[0], 1), np.float32)], axis=1)
-        return out
+            parts.append(np.zeros((rel.shape[0], 1)))
+        if shift is not None:
+            parts.append(shift[:, None])
+        return np.concatenate(parts, axis=1).astype(np.float32)
+
+    def _shift(self, t: int, queued: np.ndarray) -> np.ndarray:
+        """The share of each DC's queued E2/E3 power to offer (module docstring): enough that the
+        work moved out so far reaches the plan's remote work up to ``delay`` steps ahead, and
+        only as much as the DC the broker would choose (predicted by its own rule) still has to
+        receive in the plan: work the plan keeps home is not sent elsewhere."""
+        from gridshift.envs.dcgrid.core import geo_broker_inputs
+
+        env, st, plan = self.env, self.env.state, self.plan
+        dt = env.scenario.step_hours
+        p = min((t + self._delay - plan["t0"]) // plan["resolution_steps"], plan["periods"] - 1)
+        status, cls, pw = st.status[0], st.jobs.job_class[0], st.jobs.power_mw[0]
+        rem = np.where(st.remaining[0] > 0, st.remaining[0], st.jobs.duration[0])
+        moved = np.where(status == J.MOVED, pw * rem * dt, 0.0).sum(axis=1)
+        got = np.where(st.origin[0] >= 0, pw * st.jobs.duration[0] * dt, 0.0).sum(axis=1)
+        deficit = np.maximum(plan["moved_cum_mwh"][:, p] - moved, 0.0)
+        room_in = np.maximum(plan["imported_cum_mwh"][:, p] - got, 0.0)
+        if st.last is not None:
+            score, busy = (a[0] for a in geo_broker_inputs(env.params, st))
+            dyn = env.params.dcs.dynamic_mw
+            free = ~(deficit > 1e-6) & (dyn - busy > 0)
+            for o in np.flatnonzero(deficit > 1e-6):
+                ks = np.flatnonzero(free & (np.arange(free.size) != o))
+                if ks.size == 0:
+                    deficit[o] = 0.0
+                    continue
+                k = ks[np.lexsort((busy[ks] / dyn[ks], np.round(score[ks], 9)))[0]]  # the broker's choice
+                deficit[o] = min(deficit[o], room_in[k])
+        q23 = queued & (cls >= 2)
+        cand = q23 & (st.origin[0] < 0) & (st.jobs.deadline[0] - (t + self._delay) - rem >= 0)
+        cand_mwh = np.where(cand, pw * rem * dt, 0.0).sum(axis=1)
+        cand_mw = np.where(cand, pw, 0.0).sum(axis=1)
+        q23_mw = np.where(q23, pw, 0.0).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # the broker's budget is a share of all queued E2/E3 power; offer the candidates' power
+            # that carries the energy still to move (at the candidates' mean energy per MW)
+            need_mw = np.minimum(deficit / (cand_mwh / cand_mw), cand_mw)
+            share = np.nan_to_num(need_mw / q23_mw, nan=0.0, posinf=0.0)
+        return np.clip(share, 0.0, 1.0)
