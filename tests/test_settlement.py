@@ -135,17 +135,23 @@ def test_holding_work_past_the_horizon_no_longer_pays():
         errs_off.append(abs(d[0] - d[2]))
         errs_on.append(abs(d[1] - d[2]))
     assert np.mean(overstated) > 0  # without it, leaving work undone looks like a gain
-    assert np.mean(errs_on) < 0.4 * np.mean(errs_off)
+    # the estimate prices the backlog over the steps the settlement serves it in: within 15 % of
+    # the no-term error on these seeds (11 % measured; the whole-day mean was at 18 %)
+    assert np.mean(errs_on) < 0.15 * np.mean(errs_off)
 
 
 def test_backlog_value_by_hand():
-    """One DC, one queued job of 10 MW x 4 steps (1 h of 15-min steps), PUE 1.5: 15 MWh of
-    facility energy at a flat $40/MWh plus $50/t x 0.5 t/MWh; selfish reward mode."""
-    sc = SimpleNamespace(step_hours=0.25, steps_per_day=4, late_penalty_usd_per_mwh=200.0, carbon_price_usd_per_t=50.0,
-                         reward_mode="selfish", reward_mix=0.5, reward_scale_usd=1000.0)
-    params = SimpleNamespace(scenario=sc, dcs=SimpleNamespace(pue=np.array([1.5])), n_agents=1)
+    """One DC (10 MW dynamic capacity, PUE 1.5), one queued job of 10 MW x 4 steps (1 h of
+    15-min steps): 15 MWh of facility energy. The settlement serves it at once, in
+    ceil(10 MWh / (10 MW x 0.25 h)) = 4 steps, at $40/MWh; the peak at $400 after them is never
+    met. Carbon: $50/t x 0.5 t/MWh average (selfish) or x 0.8 t/MWh marginal (system, only when
+    the price does not already carry it); selfish reward mode."""
+    sc = SimpleNamespace(step_hours=0.25, steps_per_day=8, late_penalty_usd_per_mwh=200.0, carbon_price_usd_per_t=50.0,
+                         reward_mode="selfish", reward_mix=0.5, reward_scale_usd=1000.0, carbon_in_dispatch=False)
+    params = SimpleNamespace(scenario=sc, dcs=SimpleNamespace(pue=np.array([1.5]), dynamic_mw=np.array([10.0])), n_agents=1)
     jobs = SimpleNamespace(power_mw=np.array([[[10.0]]]), duration=np.array([[[4]]]), deadline=np.array([[[20]]]))
     ex = {k: np.full((1, 30), 40.0) for k in settlement.EXOGENOUS_ARRAYS}
+    ex["da_price"][0, 14:] = 400.0
     grid = SimpleNamespace(avg_ci_g_per_kwh=np.array([500.0]), marginal_ci_g_per_kwh=np.array([800.0]))
     st = SimpleNamespace(status=np.array([[[2]]]), remaining=np.array([[[0]]]), jobs=jobs, t=np.array([10]),
                          batch_size=1, last={"grid": grid}, **ex)
@@ -154,7 +160,13 @@ def test_backlog_value_by_hand():
     assert v["selfish_usd"][0, 0] == pytest.approx(15.0 * (40.0 + 50.0 * 0.5))
     assert v["system_usd"][0] == pytest.approx(15.0 * (40.0 + 50.0 * 0.8))
     assert v["reward"][0, 0] == pytest.approx(-15.0 * 65.0 / 1000.0)
+    sc.carbon_in_dispatch = True  # the price is the marginal social cost: no second carbon charge
+    assert settlement.backlog_value(params, st)["system_usd"][0] == pytest.approx(15.0 * 40.0)
+    params.dcs.dynamic_mw = np.array([5.0])  # half the capacity: 8 steps, half of them at the peak
+    assert settlement.backlog_value(params, st)["system_usd"][0] == pytest.approx(15.0 * 220.0)
+    params.dcs.dynamic_mw = np.array([10.0])
     st.t = np.array([18])  # 18 + 4 > 20: it will finish late, the late penalty on its 10 MWh joins
+    st.da_price[:] = 40.0
     assert settlement.backlog_value(params, st)["selfish_usd"][0, 0] == pytest.approx(15.0 * 65.0 + 200.0 * 10.0)
 
 

@@ -39,14 +39,19 @@ when ``Scenario.backlog_terminal_value`` is on (the default). For DC ``i`` with 
 (queued or running) at truncation step ``t``:
 
 * facility energy still to serve ``E_i = PUE_i x sum_j remaining_j x power_j x dt`` (MWh);
-* ``p_bar``: the mean day-ahead price over the next day (``da_price[t : t + steps_per_day]``),
-  the price that energy will most likely pay;
+* ``p_bar_i``: the mean day-ahead price over the steps in which the settlement serves that
+  work: FIFO releases it at once, so it runs for about ``k_i = ceil(IT energy_i / (dynamic
+  capacity_i x dt))`` steps (1 to ``steps_per_day``), ``da_price[t : t + k_i]``. (The mean over
+  the whole next day, the first round's estimate, priced a backlog at the evening peak it never
+  meets: 3.5x the simulated settlement's cost on a stressed seed.)
 * SLA: a job that cannot finish on time even if started now (``t + remaining_j > deadline_j``)
   will complete late: ``late_penalty x energy_j``;
 * selfish cost ``C_i = E_i x (p_bar + carbon_price x CI_avg / 1000) + SLA_i`` (bill, carbon
-  cost at the last step's average intensity, penalties), and the system's
-  ``S = sum_i E_i x (p_bar + carbon_price x CI_marg / 1000) + SLA_i`` (marginal intensity: the
-  emissions the extra load causes);
+  cost at the last step's average intensity, penalties, as in the per-step selfish term), and
+  the system's ``S = sum_i E_i x p_bar_i + SLA_i`` when ``carbon_in_dispatch`` (the price is
+  then the marginal social cost, carbon included), else ``sum_i E_i x (p_bar_i +
+  carbon_price x CI_marg / 1000) + SLA_i`` (marginal intensity: the emissions the extra load
+  causes);
 * terminal reward ``-((1 - w) C_i + w S / N) / reward_scale_usd``, the same mixing ``w`` as the
   per-step reward.
 
@@ -185,12 +190,20 @@ def backlog_value(params, st) -> dict[str, np.ndarray]:
     sla = sc.late_penalty_usd_per_mwh * np.where(doomed, job_energy, 0.0).sum(axis=2)
     spd = sc.steps_per_day
     extend_exogenous(params, st, int(t.max()) + spd + 1)
+    # the settlement serves open work FIFO, as fast as each DC's capacity allows: price it over
+    # those steps (k_i), not over a whole day whose peak it never meets
+    it_mwh = open_work_mwh(params, st)
+    k = np.clip(np.ceil(it_mwh / (dcs.dynamic_mw[None, :] * dt) - 1e-9), 1, spd).astype(np.int64)
     idx = t[:, None] + np.arange(spd)[None, :]
-    p_bar = st.da_price[rows[:, None], idx].mean(axis=1)
+    cum = np.cumsum(st.da_price[rows[:, None], idx], axis=1)  # [B, spd]
+    p_bar = cum[rows[:, None], k - 1] / k  # [B, N]
     g = st.last["grid"]
     cp = sc.carbon_price_usd_per_t
-    selfish = energy_fac * (p_bar + cp * g.avg_ci_g_per_kwh / 1000.0)[:, None] + sla
-    system = (energy_fac * (p_bar + cp * g.marginal_ci_g_per_kwh / 1000.0)[:, None] + sla).sum(axis=1)
+    selfish = energy_fac * (p_bar + cp * g.avg_ci_g_per_kwh[:, None] / 1000.0) + sla
+    # with carbon in the offers the price already is the marginal social cost; without, add the
+    # marginal emissions' carbon cost
+    marg = 0.0 if getattr(sc, "carbon_in_dispatch", False) else cp * g.marginal_ci_g_per_kwh[:, None] / 1000.0
+    system = (energy_fac * (p_bar + marg) + sla).sum(axis=1)
     w = cooperative_weight(sc)
     reward = -((1.0 - w) * selfish + w * system[:, None] / params.n_agents) / sc.reward_scale_usd
     return {"selfish_usd": selfish, "system_usd": system, "open_mwh": energy_fac, "reward": reward}
