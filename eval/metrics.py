@@ -198,7 +198,15 @@ def _col(grid: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def _job_metrics(ledger: pd.DataFrame, T: int, dt: float) -> dict[str, float]:
-    led = ledger[ledger["arrival_step"].to_numpy() >= 0]
+    arrived = ledger["arrival_step"].to_numpy() >= 0
+    if "origin_job" in ledger and (ledger["origin_dc"].to_numpy() >= 0).any():
+        # a moved job belongs to the record if it arrived (at its source) within it: its copy's
+        # arrival is when it landed, which a job from the warm-up can do inside the record
+        src = ledger.set_index(["dc", "job"])["arrival_step"]
+        cp = ledger["origin_dc"].to_numpy() >= 0
+        keys = pd.MultiIndex.from_arrays([ledger["origin_dc"].to_numpy()[cp], ledger["origin_job"].to_numpy()[cp]])
+        arrived[cp] = src.reindex(keys).to_numpy(dtype=float) >= 0
+    led = ledger[arrived]
     moved_in = led["origin_dc"].to_numpy() >= 0 if "origin_dc" in led else np.zeros(len(led), bool)
     geo = {"geo_moved_jobs": float(moved_in.sum()),
            "geo_moved_mwh": float(led["energy_mwh"].to_numpy(dtype=float)[moved_in].sum())}

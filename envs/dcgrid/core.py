@@ -228,6 +228,7 @@ class CoreState:
     n_slots: np.ndarray  # [B, N] job slots in use (arrived or pending jobs, plus jobs moved in)
     origin: np.ndarray | None  # [B, N, J] geo-shifting: the DC a moved-in job came from, -1 none
     moved_to: np.ndarray | None  # [B, N, J] geo-shifting: the DC a moved-out job went to, -1 none
+    origin_slot: np.ndarray | None  # [B, N, J] geo-shifting: a moved-in job's slot at its source DC, -1 none
     last: StepInfo | None  # last step's outputs (for observations)
 
     def copy(self) -> CoreState:
@@ -332,6 +333,7 @@ def reset(params: CoreParams, rng: np.random.Generator, batch_size: int = 1) -> 
         n_slots=table.n_jobs.astype(np.int64),
         origin=np.full(shape, -1, np.int32) if sc.geo_shift else None,
         moved_to=np.full(shape, -1, np.int32) if sc.geo_shift else None,
+        origin_slot=np.full(shape, -1, np.int32) if sc.geo_shift else None,
         last=None,
     )
     fifo = np.ones((nb, n, 4))
@@ -572,7 +574,7 @@ def _geo_shift(params: CoreParams, st: CoreState, act: np.ndarray) -> dict[str, 
         st.t, np.ascontiguousarray(shift), np.ascontiguousarray(score), np.ascontiguousarray(busy), params.dcs.dynamic_mw,
         delay, sc.geo_transfer_energy_frac,
         tb.job_class, tb.arrival, tb.duration, tb.deadline, tb.power_mw, st.status, st.remaining, st.start, st.finish,
-        st.active, st.n_active, st.n_slots, st.origin, st.moved_to,
+        st.active, st.n_active, st.n_slots, st.origin, st.moved_to, st.origin_slot,
         out["geo_moved_out_mw"], out["geo_moved_in_mw"], out["geo_transfer_mw"], out["geo_refused"],
     )
     return out

@@ -25,7 +25,7 @@ At the start of step ``t``, before the schedulers run, for every DC ``i`` with `
    to a DC that defers, :func:`gridshift.envs.dcgrid.core.geo_broker_inputs`).
 3. **Move.** The source slot closes with status ``moved`` (``moved_to = k``); a copy with the
    same class, power, nominal duration, remaining work and **deadline** is appended to ``k``'s
-   table with status ``in_transit`` and ``origin = i``; it lands (queued) at ``t + d``.
+   table with status ``in_transit``, ``origin = i`` and ``origin_slot`` its source slot; it lands (queued) at ``t + d``.
 4. **Transfer energy.** Moving a job's state costs network energy, charged to the source's grid
    load in the step of the move: ``geo_transfer_energy_frac x`` the job's remaining compute
    energy (see ``Scenario.geo_transfer_energy_frac`` for the figure and its source).
@@ -46,7 +46,7 @@ from gridshift.envs.dcgrid.jobs import IN_TRANSIT, MOVED, QUEUED
 @numba.njit(cache=True, nogil=True)
 def transfer(t, shift, score, load_mw, dyn_mw, delay, energy_frac,
              job_class, arrival, duration, deadline, power, status, remaining, start, finish,
-             active, n_active, n_slots, origin, moved_to,
+             active, n_active, n_slots, origin, moved_to, origin_slot,
              moved_out_mw, moved_in_mw, transfer_mw, refused):  # pragma: no cover - compiled
     """One step of geo-shifting for a batch ``[B, N]`` (module docstring). ``load_mw [B, N]`` is
     each DC's busy power before the move (MW; running plus queued E1, the core's
@@ -124,6 +124,7 @@ def transfer(t, shift, score, load_mw, dyn_mw, delay, energy_frac,
                 arrival[b, tgt, s] = tb + delay
                 status[b, tgt, s] = IN_TRANSIT
                 origin[b, tgt, s] = i
+                origin_slot[b, tgt, s] = j
                 start[b, tgt, s] = -1
                 finish[b, tgt, s] = -1
                 active[b, tgt, n_active[b, tgt]] = s

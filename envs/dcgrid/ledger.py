@@ -46,5 +46,7 @@ def ledger_frame(params, st, env_index: int = 0, *, include_pending: bool = Fals
             # geo-shifting: the DC a moved-in job came from / a moved-out job went to (-1: none)
             "origin_dc": st.origin[b, dc, slot] if st.origin is not None else np.full(dc.size, -1, np.int32),
             "moved_to_dc": st.moved_to[b, dc, slot] if st.moved_to is not None else np.full(dc.size, -1, np.int32),
+            # ... and a moved-in job's slot (``job``) at its source DC, -1 none
+            "origin_job": st.origin_slot[b, dc, slot] if st.origin_slot is not None else np.full(dc.size, -1, np.int32),
         }
     ).replace({"start_step": {-1 - 10**9: pd.NA}, "finish_step": {-1 - 10**9: pd.NA}})
