@@ -31,8 +31,8 @@ def _write_json(obj: dict, out_dir: str | None, name: str) -> None:
 
 #: What `gridshift leaderboard` ranks when no --policies are given (--policy adds to them).
 #: The anchors fifo (score 0) and oracle (score 100) are always added.
-LEADERBOARD_BASELINES = ("fifo", "oracle", "gas_literal", "gas_intent", "gas_stagger", "hold_e2e3", "random")
-DEMO_POLICIES = ["fifo", "oracle", "hold_e2e3", "gas_literal", "gas_intent", "gas_stagger", "gas_fallback", "renewable_greedy", "sb3_ppo", "sb3_dqn",
+LEADERBOARD_BASELINES = ("fifo", "oracle", "gas_literal", "gas_intent", "gas_stagger", "hold_e2e3", "hold_all", "random")
+DEMO_POLICIES = ["fifo", "oracle", "hold_e2e3", "hold_all", "gas_literal", "gas_intent", "gas_stagger", "gas_fallback", "renewable_greedy", "sb3_ppo", "sb3_dqn",
                  "rllib_ppo", "rllib_dqn",
                  "price_threshold", "carbon_forecast", "day_ahead", "random"]
 

@@ -2,7 +2,9 @@
 
 They are the cheapest possible baselines and the first thing to try when gaming a metric:
 ``hold_e2e3`` releases E1 and holds E2 and E3 until the SLA guard starts them at zero slack,
-the one-line policy that tied the trained PPO before settlement existed (DESIGN §12).
+the one-line policy that tied the trained PPO before settlement existed (DESIGN §12);
+``hold_all`` holds E1 as well (the discrete table's "pause all"), the constant the RLlib DQN
+trained on the cooperative difference reward plays in 97 % of its steps.
 """
 
 from __future__ import annotations
@@ -26,5 +28,16 @@ class HoldE2E3(ReleasePolicy):
         return r
 
 
+class HoldAll(ReleasePolicy):
+    """Constant: hold every flexible class (E1, E2, E3) every step; the SLA guard starts each job
+    at zero slack, so nothing is dropped for it (E1's slack is short: its jobs wait hours, not a
+    day). The discrete table's "pause all" action."""
+
+    name = "hold_all"
+
+    def release(self, obs: np.ndarray) -> np.ndarray:
+        return np.zeros((obs.shape[0], 3), np.float32)
+
+
 #: Constant policies by registry name.
-CONSTANT_POLICIES = {HoldE2E3.name: HoldE2E3}
+CONSTANT_POLICIES = {HoldE2E3.name: HoldE2E3, HoldAll.name: HoldAll}

@@ -141,7 +141,8 @@ def test_leaderboard_policy_flag_adds_to_policies(monkeypatch, tmp_path):
 
     monkeypatch.setattr(lbmod, "build_leaderboard", fake_build)
     for argv, want in [
-        (["--policy", "sb3:a.zip", "--policy", "rllib:run"], ["fifo", "oracle", "gas_literal", "gas_intent", "gas_stagger", "hold_e2e3", "random", "sb3:a.zip", "rllib:run"]),
+        (["--policy", "sb3:a.zip", "--policy", "rllib:run"], ["fifo", "oracle", "gas_literal", "gas_intent", "gas_stagger", "hold_e2e3", "hold_all", "random", "sb3:a.zip",
+                                                             "rllib:run"]),
         (["--policies", "fifo", "random", "--policy", "fifo", "--policy", "x.y:Z"], ["fifo", "random", "x.y:Z"]),
         (["--policies", "gas_intent"], ["gas_intent"]),
     ]:

@@ -551,3 +551,21 @@ def test_price_band_is_linear_over_its_width(ctx):
     assert step.response_mw_per_usd(1000.0) == float("inf")
     with pytest.raises(ValueError, match=r"width_usd_per_mwh=-1\.0 is invalid"):
         PriceBand(width_usd_per_mwh=-1.0)
+
+
+def test_hold_all_waits_for_the_sla_guard_in_every_class():
+    # Within the horizon every E1 and E2 job starts exactly at zero slack (the SLA guard starts
+    # it; hold_all never releases), E1 waits where FIFO's starts at once, and nothing is dropped.
+    from gridshift.agents.registry import make_policy
+    from gridshift.eval.runner import episode_metrics, run_episode
+
+    rec = run_episode(make_policy("hold_all"), "default", 1000, horizon_steps=48)
+    led, m = rec.ledger, episode_metrics(rec)
+    for c, at_least in ((1, 100), (2, 0)):  # E2's slack outlasts this 12-hour horizon
+        k = led[(led.job_class == c) & (led.arrival_step >= 0) & led.start_step.notna()]
+        k = k[k.start_step.astype(float) < 48]
+        assert len(k) >= at_least
+        np.testing.assert_array_equal((k.deadline_step - k.duration_steps - k.start_step).astype(int), 0)
+    fifo = episode_metrics(run_episode(make_policy("fifo"), "default", 1000, horizon_steps=48))
+    assert m["delay_mean_h_e1"] > 1.0 > fifo["delay_mean_h_e1"]
+    assert m["work_dropped_mwh"] == 0.0 and m["jobs_open"] == 0
