@@ -93,6 +93,12 @@ Metrics (name: unit, definition)
   emergency penalties are prices the scenario sets for the agents' rewards, so a KPI that added
   them would move when only a penalty changes. Lateness and drops are reported as their own
   metrics (``late_rate``, ``dropped_rate``, ``work_late_mwh``, ``work_dropped_mwh``).
+* ``dropped_work_value_usd``: USD, the IT energy of dropped jobs (``work_dropped_mwh``) at the
+  scenario's value of lost load, ``voll_usd_per_mwh``: a dropped job is load its DC shed, priced
+  as the grid prices the load it sheds. ``scored_cost_usd`` = ``social_cost_usd`` + it, the cost
+  the leaderboard's score compares (:mod:`gridshift.eval.protocol`): without it, a policy that
+  lets jobs hit their deadlines unserved saves their energy and looks cheaper on "the same
+  work". Late work is served and is not charged here (``work_late_mwh`` reports it).
 
 **Counterfactual emissions** (horizon + settlement; need the no-DC re-clearing ``no_dc``, the
 runner's :func:`gridshift.eval.metrics_cascade.no_dc_clearing`)
@@ -291,11 +297,14 @@ def compute_metrics(
     price_spike_usd_per_mwh: float = PRICE_SPIKE_USD_PER_MWH,
     stress_net_demand_mw: float | None = None,
     no_dc: pd.DataFrame | None = None,
+    voll_usd_per_mwh: float = NAN,
 ) -> dict[str, float]:
     """All episode metrics as a flat ``{name: float}`` dict (see the module docstring).
 
     ``no_dc`` is the grid re-cleared without the DCs over the record's steps (same rows), for
-    the consequential metrics; ``stress_net_demand_mw`` the scenario's fixed stress threshold."""
+    the consequential metrics; ``stress_net_demand_mw`` the scenario's fixed stress threshold;
+    ``voll_usd_per_mwh`` the scenario's value of lost load, which prices dropped work in
+    ``scored_cost_usd`` (NaN without it)."""
     dt = float(step_hours)
     T = len(grid)
     m: dict[str, float] = {}
@@ -338,6 +347,8 @@ def compute_metrics(
     m["sla_penalty_usd"] = dsum("sla_penalty_usd")
     m["emergency_penalty_usd"] = dsum("emergency_penalty_usd")
     m["social_cost_usd"] = m["system_cost_usd"]
+    m["dropped_work_value_usd"] = float(voll_usd_per_mwh) * m["work_dropped_mwh"]
+    m["scored_cost_usd"] = m["social_cost_usd"] + m["dropped_work_value_usd"]
     dc_cost = m["dc_energy_bill_usd"] + m["dc_carbon_cost_usd"] + m["sla_penalty_usd"] + m["emergency_penalty_usd"]
     m["cost_per_mwh_served_usd"] = _ratio(dc_cost, m["work_served_mwh"])
 

@@ -4,8 +4,10 @@
   ``EVAL_SEEDS``, which training never uses. The leaderboard's default is the first
   ``DEFAULT_EVAL_SEED_COUNT`` of them.
 * **Anchors.** The score of a policy on one (scenario, seed) is
-  ``100 x (cost_FIFO - cost) / (cost_FIFO - cost_oracle)`` on social cost: FIFO = 0, the
-  replayed perfect-foresight oracle = 100 (L2RPN style). It depends only on the policy's own
+  ``100 x (cost_FIFO - cost) / (cost_FIFO - cost_oracle)`` on the scored cost (social cost plus
+  dropped work at the value of lost load, ``scored_cost_usd`` in :mod:`gridshift.eval.metrics`,
+  so that every policy pays for the same work): FIFO = 0, the replayed perfect-foresight
+  oracle = 100 (L2RPN style). It depends only on the policy's own
   run and the two anchors' runs of the same seed, so it never moves when other policies are
   added or removed. It is undefined (NaN, left out of every aggregate and reported) on a seed
   where the oracle beats FIFO by less than ``MIN_ANCHOR_GAP`` of FIFO's cost.
@@ -28,8 +30,8 @@ DEFAULT_EVAL_SEEDS = f"{EVAL_SEEDS.start}-{EVAL_SEEDS.start + DEFAULT_EVAL_SEED_
 ANCHOR_ZERO = "fifo"
 ANCHOR_HUNDRED = "oracle"
 ANCHORS = (ANCHOR_ZERO, ANCHOR_HUNDRED)
-#: The metric the score normalises.
-SCORE_METRIC = "social_cost_usd"
+#: The metric the score normalises: social cost plus dropped work at the value of lost load.
+SCORE_METRIC = "scored_cost_usd"
 
 
 #: A seed's score is defined only where the oracle beats FIFO by at least this share of FIFO's

@@ -157,7 +157,8 @@ def episode_metrics(rec: EpisodeRecord) -> dict[str, float]:
     from gridshift.eval.metrics import compute_metrics
 
     m = compute_metrics(rec.ledger, rec.grid, rec.dc, step_hours=rec.scenario.step_hours,
-                        dr_threshold_mw=rec.scenario.dr_reserve_threshold_mw, no_dc=rec.no_dc)
+                        dr_threshold_mw=rec.scenario.dr_reserve_threshold_mw, no_dc=rec.no_dc,
+                        voll_usd_per_mwh=rec.scenario.voll_usd_per_mwh)
     m.update({k: float(v) for k, v in rec.extra.items()})
     return m
 

@@ -425,3 +425,22 @@ def test_oscillation_and_dr_accounting_in_the_metrics():
     # without release fractions or baselines those metrics are NaN, never made up
     m0 = metrics()
     assert math.isnan(m0["redeferrals"]) and math.isnan(m0["dr_payback_share"])
+
+
+def test_dropped_work_is_charged_in_the_scored_cost():
+    # Gaming check: without the SLA guard, the do-nothing policy lets flexible jobs expire (a fifth
+    # of the work here; the settlement serves the rest).
+    # It saves their energy, so its social cost is below FIFO's; the scored cost (what the
+    # leaderboard's score compares) charges the dropped IT energy at the value of lost load.
+    from gridshift.agents.registry import make_policy
+    from gridshift.eval.protocol import SCORE_METRIC
+    from gridshift.eval.runner import episode_metrics, run_episode
+
+    kw = dict(horizon_steps=48, sla_guard=False)
+    fifo = episode_metrics(run_episode(make_policy("fifo"), "default", 1000, **kw))
+    idle = episode_metrics(run_episode(make_policy("hold_all"), "default", 1000, **kw))
+    assert idle["work_dropped_mwh"] > 0.1 * idle["work_arrived_mwh"] and fifo["work_dropped_mwh"] < idle["work_dropped_mwh"]
+    assert idle["social_cost_usd"] < fifo["social_cost_usd"]  # the loophole
+    assert idle["dropped_work_value_usd"] == pytest.approx(5000.0 * idle["work_dropped_mwh"])
+    assert idle["scored_cost_usd"] == pytest.approx(idle["social_cost_usd"] + idle["dropped_work_value_usd"])
+    assert SCORE_METRIC == "scored_cost_usd" and idle[SCORE_METRIC] > fifo[SCORE_METRIC]  # closed

@@ -20,8 +20,10 @@ from gridshift.eval.stats import iqm, paired_win_rate, probability_of_improvemen
 FAST = {"horizon_steps": 16, "warmup_steps": 4}
 
 
-def _runs(costs: dict[str, list[float]]) -> list[dict]:
-    return [{"policy": p, "scenario": "s", "seed": i, "metrics": {"social_cost_usd": c, "emissions_t": c / 10}}
+def _runs(costs: dict[str, list[float]], dropped_value: dict[str, float] | None = None) -> list[dict]:
+    dv = dropped_value or {}
+    return [{"policy": p, "scenario": "s", "seed": i,
+             "metrics": {"social_cost_usd": c, "scored_cost_usd": c + dv.get(p, 0.0), "emissions_t": c / 10}}
             for p, cs in costs.items() for i, c in enumerate(cs)]
 
 
@@ -33,6 +35,9 @@ def test_score_is_anchored_per_seed_by_hand():
     ps = per_seed_scores(_runs({"fifo": [100, 200], "oracle": [80, 150], "a": [90, 200]})).set_index(["policy", "seed"])
     assert ps.loc[("a", 0), "score"] == pytest.approx(50.0) and ps.loc[("a", 1), "score"] == pytest.approx(0.0)
     assert ps.loc[("a", 1), "d_social_cost_usd"] == 0.0 and ps.loc[("oracle", 1), "d_social_cost_usd"] == -50.0
+    # the score compares the scored cost: work "a" dropped (valued at 15) costs it 75 points
+    ps = per_seed_scores(_runs({"fifo": [100, 200], "oracle": [80, 150], "a": [90, 200]}, {"a": 15.0}))
+    assert ps.set_index(["policy", "seed"]).loc[("a", 0), "score"] == pytest.approx(-25.0)
 
 
 def test_score_does_not_move_when_policies_are_added_or_removed():
