@@ -109,7 +109,8 @@ class CascadeRunner:
     @staticmethod
     def _metrics(rec, sc: Scenario, thr: float) -> dict:
         m = compute_metrics(rec.ledger, rec.grid, rec.dc, step_hours=sc.step_hours,
-                            dr_threshold_mw=sc.dr_reserve_threshold_mw, stress_net_demand_mw=thr, no_dc=rec.no_dc)
+                            dr_threshold_mw=sc.dr_reserve_threshold_mw, stress_net_demand_mw=thr, no_dc=rec.no_dc,
+                            voll_usd_per_mwh=sc.voll_usd_per_mwh)
         m.update({k: float(v) for k, v in rec.extra.items() if isinstance(v, (int, float, np.floating, np.integer))})
         return m
 

@@ -26,7 +26,8 @@ GRID_COLS = ("price_usd_per_mwh", "reserve_mw", "dc_load_total_mw", "dc_flex_tot
 
 def _metrics(rec):
     return compute_metrics(rec.ledger, rec.grid, rec.dc, step_hours=rec.scenario.step_hours,
-                           dr_threshold_mw=rec.scenario.dr_reserve_threshold_mw, no_dc=rec.no_dc)
+                           dr_threshold_mw=rec.scenario.dr_reserve_threshold_mw, no_dc=rec.no_dc,
+                           voll_usd_per_mwh=rec.scenario.voll_usd_per_mwh)
 
 
 @pytest.mark.parametrize("feedback", ["closed", "open"])
