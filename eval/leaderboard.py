@@ -11,7 +11,7 @@ reports, per scenario and policy (:mod:`gridshift.eval.report` writes the files)
   IQM over seeds with a bootstrap 95 % CI, and across scenarios a stratified bootstrap;
 * every metric's mean, and its **paired difference to FIFO on the same seed** (mean with a
   bootstrap 95 % CI, and IQM);
-* the **probability of improvement** on social cost over FIFO and over the best heuristic on
+* the **probability of improvement** on the scored cost (``SCORE_METRIC``) over FIFO and over the best heuristic on
   the board: ``p_improve_*`` is paired (the share of seeds on which the policy's cost is lower
   than the reference's on the same seed, ties one half), because the seed-to-seed spread of
   social cost is far larger than the differences between policies; ``p_improve_*_unpaired`` is
