@@ -251,26 +251,21 @@ class NetworkBackend:
         """DC loads ``[nb, n_bus]`` per bus from loads per DC ``[nb, N]`` (with ``dc_bus``) or per
         bus; a scalar or a 1-D row is broadcast. ``checked``: finite and >= 0 or ``ParamError``."""
         nbus = self.network.n_bus
+        per_dc = self.dc_bus is not None
+        width = self.dc_bus.size if per_dc else nbus
         a = np.asarray(dc_load_mw, dtype=np.float64)
-        if self.dc_bus is not None:
-            n = self.dc_bus.size
-            if a.ndim == 0:
-                a = np.full((nb, n), float(a))
-            elif a.ndim == 1 and a.shape[0] == n:
-                a = np.broadcast_to(a, (nb, n))
-            if a.shape != (nb, n):
-                raise ParamError(f"dc_load_mw has shape {a.shape}: allowed [{nb}, {n}] (one column per DC of dc_bus), "
-                                 f"[{n}] or a scalar")
+        if a.ndim == 0:
+            a = np.full((nb, width), float(a))
+        elif a.ndim == 1 and a.shape[0] == width:
+            a = np.broadcast_to(a, (nb, width))
+        if a.shape != (nb, width):
+            what = (f"[{nb}, {width}] (one column per DC of dc_bus), [{width}] or a scalar" if per_dc else
+                    f"[{nb}, {width}] (per bus; give the backend dc_bus for loads per DC), [n_bus] or a scalar")
+            raise ParamError(f"dc_load_mw has shape {a.shape}: allowed {what}")
+        if per_dc:
             out = np.zeros((nb, nbus))
             np.add.at(out.T, self.dc_bus, a.T)
         else:
-            if a.ndim == 0:
-                a = np.full((nb, nbus), float(a))
-            elif a.ndim == 1 and a.shape[0] == nbus:
-                a = np.broadcast_to(a, (nb, nbus))
-            if a.shape != (nb, nbus):
-                raise ParamError(f"dc_load_mw has shape {a.shape}: allowed [{nb}, {nbus}] (per bus; give the backend "
-                                 "dc_bus for loads per DC), [n_bus] or a scalar")
             out = np.array(a, dtype=np.float64)
         if checked:
             bad = ~np.isfinite(out) | (out < 0)
