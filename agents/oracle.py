@@ -126,7 +126,7 @@ class Oracle:
         rem = np.where(st.remaining[0] > 0, st.remaining[0], st.jobs.duration[0])
         urgent = queued & (dl - t - rem <= 0)  # must start now to finish on time
         rel = np.zeros((status.shape[0], 3))
-        shift = self._shift(t, queued) if self._geo else None
+        shift = self._shift(t, queued, rem) if self._geo else None
         for c in range(3):
             k = cls == c + 1
             q = np.where(queued & k, pw, 0.0).sum(axis=1)
@@ -158,7 +158,7 @@ class Oracle:
             parts.append(shift[:, None])
         return np.concatenate(parts, axis=1).astype(np.float32)
 
-    def _shift(self, t: int, queued: np.ndarray) -> np.ndarray:
+    def _shift(self, t: int, queued: np.ndarray, rem: np.ndarray) -> np.ndarray:
         """The share of each DC's queued E2/E3 power to offer (module docstring): enough that the
         work moved out so far reaches the plan's remote work up to ``delay`` steps ahead, and
         only as much as the DC the broker would choose (predicted by its own rule) still has to
@@ -169,7 +169,6 @@ class Oracle:
         dt = env.scenario.step_hours
         p = min((t + self._delay - plan["t0"]) // plan["resolution_steps"], plan["periods"] - 1)
         status, cls, pw = st.status[0], st.jobs.job_class[0], st.jobs.power_mw[0]
-        rem = np.where(st.remaining[0] > 0, st.remaining[0], st.jobs.duration[0])
         moved = np.where(status == J.MOVED, pw * rem * dt, 0.0).sum(axis=1)
         got = np.where(st.origin[0] >= 0, pw * st.jobs.duration[0] * dt, 0.0).sum(axis=1)
         deficit = np.maximum(plan["moved_cum_mwh"][:, p] - moved, 0.0)

@@ -183,7 +183,8 @@ def backlog_value(params, st) -> dict[str, np.ndarray]:
     nb = st.batch_size
     rows = np.arange(nb)
     rem = remaining_steps(st)
-    energy_fac = open_work_mwh(params, st) * dcs.pue
+    it_mwh = open_work_mwh(params, st)
+    energy_fac = it_mwh * dcs.pue
     t = st.t
     doomed = (rem > 0) & (t[:, None, None] + rem > st.jobs.deadline)  # rem > 0 exactly for open jobs
     job_energy = st.jobs.power_mw * st.jobs.duration * dt
@@ -192,7 +193,6 @@ def backlog_value(params, st) -> dict[str, np.ndarray]:
     extend_exogenous(params, st, int(t.max()) + spd + 1)
     # the settlement serves open work FIFO, as fast as each DC's capacity allows: price it over
     # those steps (k_i), not over a whole day whose peak it never meets
-    it_mwh = open_work_mwh(params, st)
     k = np.clip(np.ceil(it_mwh / (dcs.dynamic_mw[None, :] * dt) - 1e-9), 1, spd).astype(np.int64)
     idx = t[:, None] + np.arange(spd)[None, :]
     cum = np.cumsum(st.da_price[rows[:, None], idx], axis=1)  # [B, spd]
