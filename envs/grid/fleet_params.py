@@ -190,11 +190,17 @@ class FleetParams:
     def replace(self, **changes) -> FleetParams:
         return dataclasses.replace(self, **changes)
 
-    def scaled(self, s: float) -> FleetParams:
+    def scaled(self, s: float | np.ndarray) -> FleetParams:
         """Every capacity, minimum output, ramp and start-up cost times ``s`` (a bigger or
-        smaller copy of the same fleet; per-MW costs unchanged)."""
-        if not (np.isfinite(s) and s > 0):
-            _fail("capacity_scale", s, "a finite value > 0")
+        smaller copy of the same fleet; per-MW costs unchanged). ``s`` is one factor or one
+        per unit (``[G]``)."""
+        s = np.asarray(s, dtype=np.float64)
+        if s.ndim not in (0, 1) or (s.ndim == 1 and s.shape != (self.n_units,)):
+            _fail("capacity_scale", s.shape, f"a scalar or shape ({self.n_units},)")
+        bad = ~(np.isfinite(s) & (s > 0))
+        if bad.any():
+            _fail("capacity_scale" if s.ndim == 0 else f"capacity_scale[{int(np.flatnonzero(bad)[0])}]",
+                  float(s.ravel()[np.flatnonzero(bad.ravel())[0]]), "a finite value > 0")
         return self.replace(capacity_mw=self.capacity_mw * s, min_output_mw=self.min_output_mw * s,
                             ramp_mw_per_h=self.ramp_mw_per_h * s, startup_cost_usd=self.startup_cost_usd * s,
                             cost_a_usd_per_mw2h=self.cost_a_usd_per_mw2h / s, cost_c_usd_per_h=self.cost_c_usd_per_h * s)
