@@ -28,19 +28,25 @@ def cmd_data_info(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from gridshift.data.paths import DataNotFoundError
-    from gridshift.eval.calibrate import calibrate, format_report
+    from gridshift.eval.calibrate import calibrate, format_report, format_table
 
     fit = (args.fit_start, args.fit_end) if args.fit_start else None
     test = (args.test_start, args.test_end) if args.test_start else None
-    try:
-        res = calibrate(args.ba, args.year, fit=fit, test=test, fit_params=not args.no_fit,
-                        gas_price_scale=args.gas_price_scale, coal_price_scale=args.coal_price_scale,
-                        out_dir=args.out or None, plot=not args.no_plot)
-    except (ValueError, DataNotFoundError) as e:
-        raise SystemExit(f"gridshift: {e}") from None
-    print(format_report(res))
-    if args.out:
-        print(f"wrote {args.out}/calibration_{args.ba}_{args.year}.json")
+    results = []
+    for ba in args.ba:
+        try:
+            res = calibrate(ba, args.year, fit=fit, test=test, fit_params=not args.no_fit,
+                            gas_price_scale=args.gas_price_scale, coal_price_scale=args.coal_price_scale,
+                            footprint=not args.no_footprint, unit_commitment=not args.no_uc,
+                            out_dir=args.out or None, plot=not args.no_plot)
+        except (ValueError, DataNotFoundError) as e:
+            raise SystemExit(f"gridshift: {e}") from None
+        print(format_report(res), flush=True)
+        if args.out:
+            print(f"wrote {args.out}/calibration_{ba}_{args.year}.json", flush=True)
+        results.append(res)
+    if len(results) > 1:
+        print(format_table(results))
     return 0
 
 
@@ -59,7 +65,8 @@ def register(sub) -> None:
     i.set_defaults(func=cmd_data_info)
 
     c = sub.add_parser("calibrate", help="compare the simulated grid with real prices and carbon intensity")
-    c.add_argument("--ba", required=True, help="ERCO, CISO, PJM, NYIS, ...")
+    c.add_argument("--ba", required=True, nargs="+",
+                   help="one or more of ERCO, CISO, PJM, NYIS, MISO, SOCO, AZPS, BPAT (several: a summary table too)")
     c.add_argument("--year", type=int, default=2022)
     c.add_argument("--fit-start", default=None, help="fit period start (UTC date; default Jan 1)")
     c.add_argument("--fit-end", default=None, help="fit period end, exclusive (default Jul 1)")
@@ -68,6 +75,9 @@ def register(sub) -> None:
     c.add_argument("--no-fit", action="store_true", help="use --gas-price-scale/--coal-price-scale as given")
     c.add_argument("--gas-price-scale", type=float, default=1.0)
     c.add_argument("--coal-price-scale", type=float, default=1.0)
+    c.add_argument("--no-footprint", action="store_true",
+                   help="the region's powersimdata fleet as it is, not narrowed to the BA's observed output")
+    c.add_argument("--no-uc", action="store_true", help="every unit online, minimum outputs 0 (no commitment)")
     c.add_argument("--out", default="", help="directory for the JSON (and PNG) report; '' = none")
     c.add_argument("--no-plot", action="store_true")
     c.set_defaults(func=cmd_calibrate)

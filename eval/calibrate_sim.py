@@ -71,7 +71,7 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
              gas_basis_usd_per_mmbtu: float | None = None, market: MarketParams | None = None,
              unit_commitment: bool = True, gas_price_daily: bool = True, settlement: str = "day-ahead",
              cost_model: str = "average", thermal_availability: float = 1.0,
-             ordc_sigma_frac: float | None = None) -> pd.DataFrame:
+             ordc_sigma_frac: float | None = None, footprint: dict[str, float] | None = None) -> pd.DataFrame:
     """Clear the BA's grid over ``[start, end)`` (UTC) and return hourly signals: price, energy
     price, scarcity adder, average CI (same generation boundary as EIA: fleet + renewables
     used + real hydro + real nuclear; direct CO2, and with the reference's life-cycle factors
@@ -85,7 +85,9 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
     capacity that is available (forced and planned outages, ambient derates), applied as
     :meth:`FleetParams.scaled`. ``ordc_sigma_frac``: the ORDC's sigma as a fraction of peak
     (default :data:`~gridshift.envs.grid.types.ORDC_SIGMA_FRAC`). ``cost_model``: see
-    :func:`gridshift.data.powersimdata.fleet_from_plants`."""
+    :func:`gridshift.data.powersimdata.fleet_from_plants`. ``footprint``: capacity by fuel group
+    (:func:`gridshift.data.scenario_builder.footprint_capacity`), None = the region's fleet as
+    the table has it."""
     if not (np.isfinite(thermal_availability) and 0.3 <= thermal_availability <= 1.0):
         raise ValueError(f"thermal_availability={thermal_availability!r} is invalid: allowed 0.3 <= value <= 1")
     if settlement not in ("day-ahead", "real-time"):
@@ -100,7 +102,7 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
     fleet = region_fleet(ba, start=f.index[0], end=f.index[-1] + pd.Timedelta(minutes=step), year=year,
                          gas_price_scale=gas_price_scale, coal_price_scale=coal_price_scale,
                          pmin_scale=1.0 if unit_commitment else 0.0, gas_basis_usd_per_mmbtu=basis,
-                         cost_model=cost_model)
+                         cost_model=cost_model, footprint=footprint)
     if thermal_availability != 1.0:
         fleet = fleet.scaled(thermal_availability)
     if market is None:

@@ -27,7 +27,9 @@ def test_register_adds_subcommands():
     p = argparse.ArgumentParser()
     register(p.add_subparsers(dest="command"))
     a = p.parse_args(["calibrate", "--ba", "ERCO", "--no-fit", "--fit-start", "2022-01-01"])
-    assert a.func.__name__ == "cmd_calibrate" and a.ba == "ERCO"
+    assert a.func.__name__ == "cmd_calibrate" and a.ba == ["ERCO"] and not a.no_footprint
+    a = p.parse_args(["calibrate", "--ba", "ERCO", "CISO", "--no-footprint"])
+    assert a.ba == ["ERCO", "CISO"] and a.no_footprint
     a = p.parse_args(["data", "fetch", "--ba", "CISO", "--year", "2023"])
     assert a.func.__name__ == "cmd_data_fetch"
 

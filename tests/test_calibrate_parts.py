@@ -127,3 +127,83 @@ def test_short_calibration_reports_baselines_and_settlement(shared_data, ba, set
     assert abs(sum(t["fuel_mix"]["sim_pct"].values()) - 100.0) < 1e-6
     assert ("real-time" if settlement == "real-time" else "day-ahead") in format_report(res)
     assert ("RT" if settlement == "real-time" else "DA") in format_table([res])
+
+
+def test_coal_bisection_log_scale():
+    from gridshift.eval.calibrate import COAL_BOUNDS, _bisect_coal
+
+    # share error falls with the coal price scale and crosses zero at 1.7
+    assert _bisect_coal(lambda c: 10.0 * np.log(1.7 / c)) == pytest.approx(1.7, rel=0.04)
+    assert _bisect_coal(lambda c: 5.0) == COAL_BOUNDS[1]  # too much coal even at the dearest coal
+    assert _bisect_coal(lambda c: -5.0) == COAL_BOUNDS[0]
+
+
+def test_pick_sigma_best_r_within_the_std_band_else_closest_std():
+    from gridshift.eval.calibrate import _pick_sigma
+
+    c = [{"ordc_sigma_frac": 0.01, "gas_basis_usd_per_mmbtu": 1.0, "std_ratio": 0.3, "price_r": 0.9},
+         {"ordc_sigma_frac": 0.02, "gas_basis_usd_per_mmbtu": 2.0, "std_ratio": 0.6, "price_r": 0.4},
+         {"ordc_sigma_frac": 0.04, "gas_basis_usd_per_mmbtu": 3.0, "std_ratio": 1.9, "price_r": 0.5},
+         {"ordc_sigma_frac": 0.08, "gas_basis_usd_per_mmbtu": 4.0, "std_ratio": 2.5, "price_r": 0.95}]
+    assert _pick_sigma(c) == (0.04, 3.0)  # r 0.9 and 0.95 are outside the band [0.5, 2]
+    assert _pick_sigma([c[0], c[3]]) == (0.08, 4.0)  # none in the band: |log 2.5| < |log 0.3|
+
+
+def test_per_unit_fleet_scaling_hand_computed():
+    from gridshift.data.synthetic import build_fleet
+    from gridshift.envs.grid.types import ParamError
+
+    f = build_fleet()
+    s = np.linspace(0.5, 2.0, f.n_units)
+    g = f.scaled(s)
+    np.testing.assert_allclose(g.capacity_mw, f.capacity_mw * s)
+    np.testing.assert_allclose(g.min_output_mw, f.min_output_mw * s)
+    np.testing.assert_allclose(g.cost_a_usd_per_mw2h, f.cost_a_usd_per_mw2h / s)
+    np.testing.assert_allclose(g.cost_b_usd_per_mwh, f.cost_b_usd_per_mwh)
+    np.testing.assert_allclose(f.scaled(0.5).capacity_mw, f.capacity_mw * 0.5)
+    with pytest.raises(ParamError, match=r"capacity_scale\[1\]=0.0 is invalid"):
+        f.scaled(np.r_[1.0, 0.0, np.ones(f.n_units - 2)])
+    with pytest.raises(ParamError, match="capacity_scale"):
+        f.scaled(np.ones(f.n_units + 1))
+
+
+@pytest.mark.shared_data
+def test_footprint_narrows_the_region_fleet(shared_data):
+    from gridshift.data.scenario_builder import (
+        FOOTPRINT_MARGIN,
+        build_real_grid,
+        footprint_capacity,
+        region_fleet,
+    )
+
+    fp = footprint_capacity("NYIS", "2022-01-01", "2022-07-01")
+    h1 = build_real_grid("NYIS", 2022).window("2022-01-01", "2022-07-01", 60.0)
+    assert fp["gas"] == pytest.approx(1.5 * h1["gas_mw"].max()) and FOOTPRINT_MARGIN["gas"] == 0.5
+    assert fp["coal"] == 0.0  # New York burned no coal in 2022
+    def cap(fl, k):
+        return float(np.asarray(fl.capacity_mw)[np.array(fl.fuel) == k].sum())
+
+    base = region_fleet("NYIS", year=2022)
+    nar = region_fleet("NYIS", year=2022, footprint=fp)
+    assert cap(base, "coal") > 0 and "coal" not in nar.fuel  # dropped
+    for k in ("gas", "oil"):
+        assert cap(nar, k) == pytest.approx(min(cap(base, k), fp[k]))  # scaled down to the footprint, never up
+    assert cap(nar, "gas") < cap(base, "gas")
+    up = region_fleet("NYIS", year=2022, footprint={"gas": 10 * cap(base, "gas")})
+    assert cap(up, "gas") == pytest.approx(cap(base, "gas"))
+    with pytest.raises(ValueError, match=r"footprint\['nuclear'\]=1.0 is invalid: allowed keys"):
+        region_fleet("NYIS", year=2022, footprint={"nuclear": 1.0})
+
+
+@pytest.mark.shared_data
+def test_fitted_calibration_matches_the_fit_half(shared_data):
+    from gridshift.eval.calibrate import COAL_BOUNDS, SIGMA_GRID, calibrate
+
+    res = calibrate("ERCO", 2022, fit=("2022-03-07", "2022-03-21"), test=("2022-08-01", "2022-08-08"), plot=False)
+    p, fit = res.params, res.metrics["fit"]
+    assert res.options["footprint"]["coal"] > 0 and p["ordc_sigma_frac"] in SIGMA_GRID
+    cands = [r for r in res.search if r.get("candidate")]
+    assert len(cands) == 2 * len(SIGMA_GRID)  # the joint sigma/basis fit, before and after the coal fit
+    coal_err = fit["fuel_mix"]["error_pp"]["coal"]
+    assert abs(coal_err) < 2.0 or p["coal_price_scale"] in COAL_BOUNDS
+    assert abs(fit["price"]["bias"]) < 5.0 or p["gas_basis_usd_per_mmbtu"] in (-3.0, 12.0)
