@@ -71,7 +71,8 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
              gas_basis_usd_per_mmbtu: float | None = None, market: MarketParams | None = None,
              unit_commitment: bool = True, gas_price_daily: bool = True, settlement: str = "day-ahead",
              cost_model: str = "average", thermal_availability: float = 1.0,
-             ordc_sigma_frac: float | None = None, footprint: dict[str, float] | None = None) -> pd.DataFrame:
+             ordc_sigma_frac: float | None = None, footprint: dict[str, float] | None = None,
+             coal_availability: float = 1.0) -> pd.DataFrame:
     """Clear the BA's grid over ``[start, end)`` (UTC) and return hourly signals: price, energy
     price, scarcity adder, average CI (same generation boundary as EIA: fleet + renewables
     used + real hydro + real nuclear; direct CO2, and with the reference's life-cycle factors
@@ -83,13 +84,16 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
     profiles (fleet minimum outputs as in the table) or keep every unit online (minimum
     outputs 0, the pre-commitment model). ``thermal_availability``: the share of every unit's
     capacity that is available (forced and planned outages, ambient derates), applied as
-    :meth:`FleetParams.scaled`. ``ordc_sigma_frac``: the ORDC's sigma as a fraction of peak
+    :meth:`FleetParams.scaled`. ``coal_availability``: the same for the coal units only, on
+    top of it (outages, derates and, in 2022, fuel-delivery limits that kept coal plants below
+    their capacity). ``ordc_sigma_frac``: the ORDC's sigma as a fraction of peak
     (default :data:`~gridshift.envs.grid.types.ORDC_SIGMA_FRAC`). ``cost_model``: see
     :func:`gridshift.data.powersimdata.fleet_from_plants`. ``footprint``: capacity by fuel group
     (:func:`gridshift.data.scenario_builder.footprint_capacity`), None = the region's fleet as
     the table has it."""
-    if not (np.isfinite(thermal_availability) and 0.3 <= thermal_availability <= 1.0):
-        raise ValueError(f"thermal_availability={thermal_availability!r} is invalid: allowed 0.3 <= value <= 1")
+    for name, v in (("thermal_availability", thermal_availability), ("coal_availability", coal_availability)):
+        if not (np.isfinite(v) and 0.3 <= v <= 1.0):
+            raise ValueError(f"{name}={v!r} is invalid: allowed 0.3 <= value <= 1")
     if settlement not in ("day-ahead", "real-time"):
         raise ValueError(f"settlement={settlement!r} is invalid: allowed 'day-ahead' or 'real-time'")
     region = check_ba(ba)
@@ -103,8 +107,9 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
                          gas_price_scale=gas_price_scale, coal_price_scale=coal_price_scale,
                          pmin_scale=1.0 if unit_commitment else 0.0, gas_basis_usd_per_mmbtu=basis,
                          cost_model=cost_model, footprint=footprint)
-    if thermal_availability != 1.0:
-        fleet = fleet.scaled(thermal_availability)
+    if thermal_availability != 1.0 or coal_availability != 1.0:
+        coal = np.array(fleet.fuel) == "coal"
+        fleet = fleet.scaled(thermal_availability * np.where(coal, coal_availability, 1.0))
     if market is None:
         market = market_for(ba, year, step, **({} if ordc_sigma_frac is None else {"ordc_sigma_frac": ordc_sigma_frac}))
     params = GridParams(fleet=fleet, market=market)

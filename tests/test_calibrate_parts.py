@@ -129,13 +129,13 @@ def test_short_calibration_reports_baselines_and_settlement(shared_data, ba, set
     assert ("RT" if settlement == "real-time" else "DA") in format_table([res])
 
 
-def test_coal_bisection_log_scale():
+def test_coal_availability_bisection():
     from gridshift.eval.calibrate import COAL_BOUNDS, _bisect_coal
 
-    # share error falls with the coal price scale and crosses zero at 1.7
-    assert _bisect_coal(lambda c: 10.0 * np.log(1.7 / c)) == pytest.approx(1.7, rel=0.04)
-    assert _bisect_coal(lambda c: 5.0) == COAL_BOUNDS[1]  # too much coal even at the dearest coal
-    assert _bisect_coal(lambda c: -5.0) == COAL_BOUNDS[0]
+    # share error rises with the coal availability and crosses zero at 0.62
+    assert _bisect_coal(lambda a: 40.0 * (a - 0.62)) == pytest.approx(0.62, abs=0.006)
+    assert _bisect_coal(lambda a: -5.0) == COAL_BOUNDS[1]  # too little coal even with all of it
+    assert _bisect_coal(lambda a: 5.0) == COAL_BOUNDS[0]
 
 
 def test_pick_sigma_best_r_within_the_std_band_else_closest_std():
@@ -205,5 +205,6 @@ def test_fitted_calibration_matches_the_fit_half(shared_data):
     cands = [r for r in res.search if r.get("candidate")]
     assert len(cands) == 2 * len(SIGMA_GRID)  # the joint sigma/basis fit, before and after the coal fit
     coal_err = fit["fuel_mix"]["error_pp"]["coal"]
-    assert abs(coal_err) < 2.0 or p["coal_price_scale"] in COAL_BOUNDS
+    assert p["coal_price_scale"] == 1.0  # coal keeps the table's price; its availability is fitted
+    assert abs(coal_err) < 1.0 or (p["coal_availability"], np.sign(coal_err)) in ((COAL_BOUNDS[0], 1), (COAL_BOUNDS[1], -1))
     assert abs(fit["price"]["bias"]) < 5.0 or p["gas_basis_usd_per_mmbtu"] in (-3.0, 12.0)
