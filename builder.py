@@ -39,18 +39,14 @@ def build_fleet(sc: Scenario) -> FleetParams:
 
         return synthetic_fleet(capacity_scale=s)
     if sc.fleet == "powersimdata":
-        from gridshift.data.scenario_builder import (
-            GAS_BASIS_USD_PER_MMBTU,
-            parse_grid_data,
-            region_fleet,
-        )
+        from gridshift.data.scenario_builder import calibrated_fleet, parse_grid_data
 
         ba, year = parse_grid_data(sc.grid_data)
-        # minimum outputs only bind with a commitment (an always-online fleet would run every
-        # plant at its minimum); average heat rates (see region_fleet's cost_model)
-        fleet = region_fleet(ba, year=year, gas_price_scale=sc.gas_price_scale, coal_price_scale=sc.coal_price_scale,
-                             pmin_scale=1.0 if sc.unit_commitment else 0.0,
-                             gas_basis_usd_per_mmbtu=GAS_BASIS_USD_PER_MMBTU[ba], cost_model="average")
+        # the calibrated fleet (footprint, fitted basis and coal availability); minimum outputs
+        # only bind with a commitment (an always-online fleet would run every plant at its
+        # minimum); average heat rates (see region_fleet's cost_model)
+        fleet = calibrated_fleet(ba, year, gas_price_scale=sc.gas_price_scale, coal_price_scale=sc.coal_price_scale,
+                                 pmin_scale=1.0 if sc.unit_commitment else 0.0, cost_model="average")
     else:
         from gridshift.data.fleets import load_fleet_csv
 

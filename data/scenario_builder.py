@@ -188,17 +188,23 @@ def _plants():
 
 
 #: Regional gas basis ($/MMBtu) added to the daily Henry Hub price for each BA's gas units.
-#: Fitted by ``gridshift calibrate --ba BA --year 2022`` on the fit half (Jan-Jun 2022; the
-#: value that minimises the price MAE of the simulated against the real price there) for the
-#: BAs with a price series; 0 (Henry Hub itself) for the others, whose price cannot be
-#: checked. A fitted basis also absorbs the model's own price bias (it is an *effective*
-#: basis). For comparison, EIA reports the 2022 average cost of gas delivered to US power
-#: plants at $7.51/Mcf (about $7.3/MMBtu) against a Henry Hub average of $6.45/MMBtu: a
-#: national basis of about +$0.8/MMBtu (EIA, "Natural gas explained: data and statistics").
-#: PJM's fit sits on the lower bound of the search (-3): the model prices PJM's real-time
-#: market too high there even at Henry Hub minus $3 (an effective basis, not a gas price).
+#: Fitted by ``gridshift calibrate --ba BA --year 2022`` on the fit half (Jan-Jun 2022: jointly
+#: with the ORDC spread, the basis that zeroes the mean price bias; see
+#: :mod:`gridshift.eval.calibrate`) for the BAs with a price series; 0 (Henry Hub itself) for
+#: the others, whose price cannot be checked. A fitted basis also absorbs the model's own
+#: price bias (it is an *effective* basis). For comparison, EIA reports the 2022 average cost
+#: of gas delivered to US power plants at $7.51/Mcf (about $7.3/MMBtu) against a Henry Hub
+#: average of $6.45/MMBtu: a national basis of about +$0.8/MMBtu (EIA, "Natural gas
+#: explained: data and statistics"); the New York and California fits (+7) carry those
+#: markets' winter gas spikes, which Henry Hub does not.
 GAS_BASIS_USD_PER_MMBTU: dict[str, float] = {
-    "ERCO": 1.863, "CISO": 9.832, "PJM": -3.0, "NYIS": 7.605, "MISO": 0.0, "SOCO": 0.0, "AZPS": 0.0, "BPAT": 0.0,
+    "ERCO": 4.09, "CISO": 7.488, "PJM": 3.738, "NYIS": 7.137, "MISO": 0.0, "SOCO": 0.0, "AZPS": 0.0, "BPAT": 0.0,
+}
+#: Share of the footprint's coal capacity available (outages, derates, 2022's coal-delivery
+#: limits), fitted by ``gridshift calibrate --ba BA --year 2022`` on the fit half so that the
+#: simulated coal share of generation matches EIA-930's; 1 where the footprint has no coal.
+COAL_AVAILABILITY: dict[str, float] = {
+    "ERCO": 0.899, "CISO": 0.625, "PJM": 0.532, "NYIS": 1.0, "MISO": 0.582, "SOCO": 0.472, "AZPS": 1.0, "BPAT": 1.0,
 }
 #: Days after the Henry Hub file's last trading day (2022-12-13) for which its last price is
 #: carried forward (the rest of December 2022); later dates fail.
@@ -342,6 +348,22 @@ def region_fleet(ba: str, *, start=None, end=None, year: int = 2022, gas_price_s
             if 0.0 < target < have:
                 scale[units] = target / have
         fleet = fleet.scaled(scale)
+    return fleet
+
+
+def calibrated_fleet(ba: str, year: int = 2022, **kw) -> FleetParams:
+    """The fleet ``gridshift calibrate`` validates, as the real-data scenarios run it: the
+    region's fleet narrowed to the BA's January-June footprint (:func:`footprint_capacity`),
+    gas at Henry Hub plus the fitted :data:`GAS_BASIS_USD_PER_MMBTU`, and the coal units at
+    the fitted :data:`COAL_AVAILABILITY`. ``kw`` go to :func:`region_fleet` (and may override
+    the basis)."""
+    check_ba(ba)
+    kw = {"gas_basis_usd_per_mmbtu": GAS_BASIS_USD_PER_MMBTU[ba]} | kw
+    fleet = region_fleet(ba, year=year, footprint=footprint_capacity(ba, f"{year}-01-01", f"{year}-07-01", year),
+                         **kw)
+    coal = np.array(fleet.fuel) == "coal"
+    if COAL_AVAILABILITY[ba] != 1.0 and coal.any():
+        fleet = fleet.scaled(np.where(coal, COAL_AVAILABILITY[ba], 1.0))
     return fleet
 
 

@@ -70,6 +70,7 @@ import numpy as np
 import pandas as pd
 
 from gridshift.data.scenario_builder import (
+    COAL_AVAILABILITY,
     GAS_BASIS_USD_PER_MMBTU,
     build_real_grid,
     check_ba,
@@ -193,18 +194,20 @@ def _has_coal(ba: str, year: int, footprint: dict | None) -> bool:
 
 def calibrate(ba: str, year: int = 2022, *, fit: tuple[str, str] | None = None, test: tuple[str, str] | None = None,
               fit_params: bool = True, gas_price_scale: float = 1.0, coal_price_scale: float = 1.0,
-              coal_availability: float = 1.0,
+              coal_availability: float | None = None,
               gas_basis_usd_per_mmbtu: float | None = None, thermal_availability: float = 1.0,
               ordc_sigma_frac: float | None = None, unit_commitment: bool = True, gas_price_daily: bool = True,
               cost_model: str = "average", footprint: bool = True,
               out_dir: str | Path | None = None, plot: bool = True) -> CalibrationResult:
     """Fit (optionally, module docstring) on ``fit`` and report on ``fit`` and ``test`` (ISO
     dates, UTC, ``[start, end)``; default Jan-Jun / Jul-Dec of ``year``). With
-    ``fit_params=False`` the given ``coal_price_scale``, ``gas_basis_usd_per_mmbtu`` (default
-    :data:`~gridshift.data.scenario_builder.GAS_BASIS_USD_PER_MMBTU`) and
-    ``thermal_availability`` and ``ordc_sigma_frac`` are used as they are; ``gas_price_scale`` multiplies Henry Hub
-    (1 = none). ``unit_commitment``, ``gas_price_daily`` and ``cost_model`` switch the model's
-    parts (all on = the model as the environment runs it). Writes
+    ``fit_params=False`` the given ``coal_price_scale``, ``gas_basis_usd_per_mmbtu`` and
+    ``coal_availability`` (defaults: the fitted tables
+    :data:`~gridshift.data.scenario_builder.GAS_BASIS_USD_PER_MMBTU` and
+    :data:`~gridshift.data.scenario_builder.COAL_AVAILABILITY`), ``thermal_availability`` and
+    ``ordc_sigma_frac`` are used as they are; ``gas_price_scale`` multiplies Henry Hub (1 =
+    none). ``unit_commitment``, ``gas_price_daily``, ``cost_model`` and ``footprint`` switch
+    the model's parts (all on = the model as the environment runs it). Writes
     ``calibration_<BA>_<year>.json`` (and a PNG with matplotlib) into ``out_dir``."""
     t0 = time.perf_counter()
     region = check_ba(ba)
@@ -215,7 +218,7 @@ def calibrate(ba: str, year: int = 2022, *, fit: tuple[str, str] | None = None, 
     settlement = PRICE_SETTLEMENT.get(ba, "day-ahead")
     prm = {"ordc_sigma_frac": float(ORDC_SIGMA_FRAC if ordc_sigma_frac is None else ordc_sigma_frac),
            "thermal_availability": float(thermal_availability), "coal_price_scale": float(coal_price_scale),
-           "coal_availability": float(coal_availability),
+           "coal_availability": float(COAL_AVAILABILITY[ba] if coal_availability is None else coal_availability),
            "gas_basis_usd_per_mmbtu": float(GAS_BASIS_USD_PER_MMBTU.get(ba, 0.0) if gas_basis_usd_per_mmbtu is None
                                             else gas_basis_usd_per_mmbtu)}
     opts = {"gas_price_scale": gas_price_scale, "unit_commitment": unit_commitment, "gas_price_daily": gas_price_daily,
@@ -242,6 +245,7 @@ def calibrate(ba: str, year: int = 2022, *, fit: tuple[str, str] | None = None, 
     if fit_params:
         # The fit starts from the defaults, not from the table it produced (so that it reproduces it).
         prm["gas_basis_usd_per_mmbtu"] = 0.0 if gas_basis_usd_per_mmbtu is None else float(gas_basis_usd_per_mmbtu)
+        prm["coal_availability"] = 1.0 if coal_availability is None else float(coal_availability)
         def fit_sigma_basis():
             cands = []
             for x in SIGMA_GRID:

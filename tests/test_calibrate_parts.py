@@ -208,3 +208,46 @@ def test_fitted_calibration_matches_the_fit_half(shared_data):
     assert p["coal_price_scale"] == 1.0  # coal keeps the table's price; its availability is fitted
     assert abs(coal_err) < 1.0 or (p["coal_availability"], np.sign(coal_err)) in ((COAL_BOUNDS[0], 1), (COAL_BOUNDS[1], -1))
     assert abs(fit["price"]["bias"]) < 5.0 or p["gas_basis_usd_per_mmbtu"] in (-3.0, 12.0)
+
+
+@pytest.mark.shared_data
+def test_miso_fit_reproduces_the_coal_availability_table(shared_data):
+    """The table the env's fleets use is what the calibration fits (MISO: no price series, so
+    only the coal availability is fitted; ERCO's price fit is in the slow suite)."""
+    from gridshift.data.scenario_builder import COAL_AVAILABILITY
+    from gridshift.eval.calibrate import calibrate
+
+    res = calibrate("MISO", 2022, plot=False)
+    assert res.params["coal_availability"] == COAL_AVAILABILITY["MISO"]
+    assert abs(res.metrics["fit"]["fuel_mix"]["error_pp"]["coal"]) < 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_erco_fit_reproduces_the_basis_and_coal_tables(shared_data):
+    from gridshift.data.scenario_builder import COAL_AVAILABILITY, GAS_BASIS_USD_PER_MMBTU
+    from gridshift.eval.calibrate import calibrate
+
+    res = calibrate("ERCO", 2022, plot=False)
+    assert res.params["gas_basis_usd_per_mmbtu"] == GAS_BASIS_USD_PER_MMBTU["ERCO"]
+    assert res.params["coal_availability"] == COAL_AVAILABILITY["ERCO"]
+
+
+@pytest.mark.shared_data
+def test_calibrated_fleet_is_the_footprint_at_the_fitted_coal_availability(shared_data):
+    from gridshift.data.scenario_builder import (
+        COAL_AVAILABILITY,
+        calibrated_fleet,
+        footprint_capacity,
+        region_fleet,
+    )
+
+    fl = calibrated_fleet("MISO", 2022)
+    fp = footprint_capacity("MISO", "2022-01-01", "2022-07-01")
+    base = region_fleet("MISO", year=2022)
+
+    def cap(f, k):
+        return float(np.asarray(f.capacity_mw)[np.array(f.fuel) == k].sum())
+
+    assert cap(fl, "coal") == pytest.approx(min(cap(base, "coal"), fp["coal"]) * COAL_AVAILABILITY["MISO"])
+    assert cap(fl, "gas") == pytest.approx(min(cap(base, "gas"), fp["gas"]))
