@@ -23,6 +23,10 @@ dispatchable types only (gas, coal, oil, geothermal, other; see
 ``coal_price_scale`` / 1. ``pmin_scale`` scales the table's minimum outputs: 0 (the default)
 without unit commitment (every unit online could not go below its minimum), 1 with it.
 
+The real-data scenarios run :func:`calibrated_fleet`: that fleet narrowed to the BA's own
+January-June output (:func:`footprint_capacity`), with the basis and coal availability that
+``gridshift calibrate`` fits (:data:`GAS_BASIS_USD_PER_MMBTU`, :data:`COAL_AVAILABILITY`).
+
 Daily gas (:func:`daily_gas_price`): the EIA daily Henry Hub spot price of each step's local
 day (weekends and holidays interpolated between trading days, as the loader returns them)
 plus the BA's basis
