@@ -69,6 +69,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gridshift.data.paths import data_root
 from gridshift.data.scenario_builder import (
     COAL_AVAILABILITY,
     GAS_BASIS_USD_PER_MMBTU,
@@ -279,7 +280,10 @@ def calibrate(ba: str, year: int = 2022, *, fit: tuple[str, str] | None = None, 
     if out_dir:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        (out / f"calibration_{ba}_{year}.json").write_text(json.dumps(asdict(res), indent=2, default=float) + "\n")
+        from gridshift.eval.provenance import run_metadata
+
+        doc = {"meta": run_metadata() | {"data_root": str(data_root())}} | asdict(res)
+        (out / f"calibration_{ba}_{year}.json").write_text(json.dumps(doc, indent=2, default=float) + "\n")
         if plot:
             _plot(res, sims, real, region.tz, out / f"calibration_{ba}_{year}.png")
     return res

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,9 @@ def test_calibrate_short_real_period(shared_data, tmp_path):
         for sig in ("ci_vs_eia", "ci_vs_electricitymaps", "price"):
             m = res.metrics[per][sig]
             assert m["n_hours"] >= 160 and np.isfinite(m["mae"])
-    assert (tmp_path / "calibration_ERCO_2022.json").is_file()
+    doc = json.loads((tmp_path / "calibration_ERCO_2022.json").read_text())
+    assert doc["ba"] == "ERCO" and doc["params"] == res.params and doc["options"]["footprint"]["gas"] > 0
+    assert doc["meta"]["git_commit"] and "numpy" in doc["meta"]["versions"]
     assert "pearson_r" in format_report(res)
     with pytest.raises(ValueError, match="out of range"):
         calibrate("ERCO", 2022, fit=("2025-01-01", "2025-02-01"), fit_params=False)
