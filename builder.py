@@ -42,7 +42,7 @@ def build_fleet(sc: Scenario) -> FleetParams:
         from gridshift.data.scenario_builder import calibrated_fleet, parse_grid_data
 
         ba, year = parse_grid_data(sc.grid_data)
-        # the calibrated fleet (footprint, fitted basis and coal availability); minimum outputs
+        # the calibrated fleet (footprint, fitted basis, coal indexed to gas); minimum outputs
         # only bind with a commitment (an always-online fleet would run every plant at its
         # minimum); average heat rates (see region_fleet's cost_model)
         fleet = calibrated_fleet(ba, year, gas_price_scale=sc.gas_price_scale, coal_price_scale=sc.coal_price_scale,

@@ -71,7 +71,7 @@ FLEET_COLUMNS: tuple[str, ...] = (
 
 
 #: Optional unit-commitment columns of the gridshift fleet table (defaults in
-#: :data:`~gridshift.envs.grid.types.UC_FIELDS`); ``fast_start`` is 0 or 1.
+#: :data:`~gridshift.envs.grid.types.UC_FIELDS`); ``fast_start`` and ``gas_indexed`` are 0 or 1.
 UC_COLUMNS: tuple[str, ...] = tuple(UC_FIELDS)
 
 
@@ -86,7 +86,8 @@ def load_fleet_csv(path: str | Path) -> FleetParams:
     finite (``ramp_mw_per_h`` may be ``inf``) and within plausible ranges (capacities up to
     :data:`~gridshift.data.fleets_rts.MAX_UNIT_MW` MW, emissions up to 10 t/MWh). Any of the
     unit-commitment columns :data:`UC_COLUMNS` may follow (start-up cost in $, minimum up/down
-    time in h, ``fast_start`` 0/1, VOM in $/MWh, fuel price in $/MMBtu); no other column.
+    time in h, ``fast_start`` 0/1, VOM in $/MWh, fuel price in $/MMBtu, ``gas_indexed`` 0/1); no
+    other column.
     """
     t = read_fleet_table(path, FLEET_COLUMNS, unique="name")
     extra = [c for c in t.columns if c not in FLEET_COLUMNS and c not in UC_COLUMNS]
@@ -108,11 +109,13 @@ def load_fleet_csv(path: str | Path) -> FleetParams:
     }
     check_min_le_cap(t, "min_output_mw", v["min_output_mw"], v["capacity_mw"], rows)
     ranges = {"startup_cost_usd": (0.0, 1e9), "min_up_h": (0.0, 8760.0), "min_down_h": (0.0, 8760.0),
-              "fast_start": (0.0, 1.0), "vom_usd_per_mwh": (-1e4, 1e4), "fuel_price_usd_per_mmbtu": (0.0, 1e4)}
+              "fast_start": (0.0, 1.0), "vom_usd_per_mwh": (-1e4, 1e4), "fuel_price_usd_per_mmbtu": (0.0, 1e4),
+              "gas_indexed": (0.0, 1.0)}
     for c in UC_COLUMNS:
         if c in t.columns:
-            x = t.numbers(c, *ranges[c], integer=c == "fast_start")
-            v[c] = x.astype(bool) if c == "fast_start" else x
+            flag = isinstance(UC_FIELDS[c], bool)
+            x = t.numbers(c, *ranges[c], integer=flag)
+            v[c] = x.astype(bool) if flag else x
     return FleetParams(name=tuple(names), fuel=tuple(fuels), **v)
 
 
@@ -134,7 +137,7 @@ def save_fleet_csv(fleet: FleetParams, path: str | Path, *, comment: str | None 
             w.writerow(
                 [fleet.name[g], fleet.fuel[g]]
                 + [repr(float(getattr(fleet, c)[g])) for c in FLEET_COLUMNS[2:]]
-                + [str(int(fleet.fast_start[g])) if c == "fast_start" else repr(float(getattr(fleet, c)[g]))
+                + [str(int(getattr(fleet, c)[g])) if isinstance(UC_FIELDS[c], bool) else repr(float(getattr(fleet, c)[g]))
                    for c in UC_COLUMNS]
             )
     return p

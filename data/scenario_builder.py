@@ -24,8 +24,8 @@ dispatchable types only (gas, coal, oil, geothermal, other; see
 without unit commitment (every unit online could not go below its minimum), 1 with it.
 
 The real-data scenarios run :func:`calibrated_fleet`: that fleet narrowed to the BA's own
-January-June output (:func:`footprint_capacity`), with the basis and coal availability that
-``gridshift calibrate`` fits (:data:`GAS_BASIS_USD_PER_MMBTU`, :data:`COAL_AVAILABILITY`).
+January-June output (:func:`footprint_capacity`), with the basis and coal-to-gas index that
+``gridshift calibrate`` fits (:data:`GAS_BASIS_USD_PER_MMBTU`, :data:`COAL_GAS_INDEX`).
 
 Daily gas (:func:`daily_gas_price`): the EIA daily Henry Hub spot price of each step's local
 day (weekends and holidays interpolated between trading days, as the loader returns them)
@@ -200,16 +200,17 @@ def _plants():
 #: of gas delivered to US power plants at $7.51/Mcf (about $7.3/MMBtu) against a Henry Hub
 #: average of $6.45/MMBtu: a national basis of about +$0.8/MMBtu (EIA, "Natural gas
 #: explained: data and statistics"); the New York and California fits (+7) carry those
-#: markets' winter gas spikes, which Henry Hub does not.
+#: markets' winter gas spikes, which Henry Hub does not. PJM's sits on the search's lower
+#: bound (-3): its fit chose a wide ORDC (sigma 0.10 of peak, the highest fit-half price r
+#: within the std band), whose scarcity adders the basis then offsets.
 GAS_BASIS_USD_PER_MMBTU: dict[str, float] = {
-    "ERCO": 4.09, "CISO": 7.488, "PJM": 3.738, "NYIS": 7.137, "MISO": 0.0, "SOCO": 0.0, "AZPS": 0.0, "BPAT": 0.0,
+    "ERCO": 0.457, "CISO": 7.488, "PJM": -3.0, "NYIS": 7.137, "MISO": 0.0, "SOCO": 0.0, "AZPS": 0.0, "BPAT": 0.0,
 }
-#: Share of the footprint's coal capacity available (outages, derates, 2022's coal-delivery
-#: limits), fitted by ``gridshift calibrate --ba BA --year 2022`` on the fit half so that the
-#: simulated coal share of generation matches EIA-930's; 1 where the footprint has no coal.
-COAL_AVAILABILITY: dict[str, float] = {
-    "ERCO": 0.899, "CISO": 0.625, "PJM": 0.532, "NYIS": 1.0, "MISO": 0.582, "SOCO": 0.472, "AZPS": 1.0, "BPAT": 1.0,
-}
+#: Coal's fuel price as a multiple of the delivered gas price (:func:`index_coal_to_gas`),
+#: fitted by ``gridshift calibrate --ba BA --year 2022`` on the fit half so that the simulated
+#: coal share of generation matches EIA-930's; absent where the footprint has no coal.
+COAL_GAS_INDEX: dict[str, float] = {"ERCO": 0.674, "CISO": 0.543, "PJM": 0.553, "MISO": 0.583, "SOCO": 0.563,
+                                     "AZPS": 0.674}
 #: Days after the Henry Hub file's last trading day (2022-12-13) for which its last price is
 #: carried forward (the rest of December 2022); later dates fail.
 HH_CARRY_DAYS = 31
@@ -355,19 +356,51 @@ def region_fleet(ba: str, *, start=None, end=None, year: int = 2022, gas_price_s
     return fleet
 
 
+def index_coal_to_gas(fleet: FleetParams, k: float) -> FleetParams:
+    """``fleet`` with its coal units' fuel priced at ``k`` times the gas units' fuel price
+    (and following the daily gas price as they do: ``gas_indexed``).
+
+    Why: in 2022 coal plants ran well below what their delivered coal cost implied (rail
+    and stockpile limits made operators conserve coal, pricing it at its opportunity cost),
+    and their output followed load (EIA-930 2022 fit half: hourly correlation of coal output
+    with thermal load 0.85 in MISO, 0.78 in SOCO). At its table price (about a third of the gas
+    price per MMBtu) coal is flat base load; at a fixed higher price the whole coal block
+    switches with each day's gas price. Indexed to gas, coal units keep their place among
+    the gas units whatever the gas price, and the ones in the shoulder of the stack follow
+    load. Each coal unit keeps its heat rate (``b`` / its table fuel price) and emission
+    factor; ``a``, ``c`` and the start cost's fuel part scale with the fuel price."""
+    if not (np.isfinite(k) and 0.05 <= k <= 5.0):
+        raise ValueError(f"coal_gas_index={k!r} is invalid: allowed 0.05 <= value <= 5")
+    fuel = np.array(fleet.fuel)
+    coal, gas = fuel == "coal", fleet.gas_units() & (fuel == "gas")
+    if not coal.any():
+        return fleet
+    if not gas.any():
+        raise ValueError("index_coal_to_gas: the fleet has no gas unit with a known fuel price to index coal to")
+    if (fleet.fuel_price_usd_per_mmbtu[coal] <= 0).any():
+        raise ValueError("index_coal_to_gas: a coal unit has no recorded fuel price (fuel_price_usd_per_mmbtu = 0)")
+    gas_ref = float(fleet.fuel_price_usd_per_mmbtu[gas].mean())
+    r = np.where(coal, k * gas_ref / np.where(coal, fleet.fuel_price_usd_per_mmbtu, 1.0), 1.0)
+    vom = fleet.vom_usd_per_mwh
+    return fleet.replace(cost_a_usd_per_mw2h=fleet.cost_a_usd_per_mw2h * r,
+                         cost_b_usd_per_mwh=vom + (fleet.cost_b_usd_per_mwh - vom) * r,
+                         cost_c_usd_per_h=fleet.cost_c_usd_per_h * r, startup_cost_usd=fleet.startup_cost_usd * r,
+                         fuel_price_usd_per_mmbtu=np.where(coal, gas_ref, fleet.fuel_price_usd_per_mmbtu),
+                         gas_indexed=fleet.gas_indexed | coal)
+
+
 def calibrated_fleet(ba: str, year: int = 2022, **kw) -> FleetParams:
     """The fleet ``gridshift calibrate`` validates, as the real-data scenarios run it: the
     region's fleet narrowed to the BA's January-June footprint (:func:`footprint_capacity`),
-    gas at Henry Hub plus the fitted :data:`GAS_BASIS_USD_PER_MMBTU`, and the coal units at
-    the fitted :data:`COAL_AVAILABILITY`. ``kw`` go to :func:`region_fleet` (and may override
-    the basis)."""
+    gas at Henry Hub plus the fitted :data:`GAS_BASIS_USD_PER_MMBTU`, and coal indexed to gas
+    at the fitted :data:`COAL_GAS_INDEX` (:func:`index_coal_to_gas`). ``kw`` go to
+    :func:`region_fleet` (and may override the basis)."""
     check_ba(ba)
     kw = {"gas_basis_usd_per_mmbtu": GAS_BASIS_USD_PER_MMBTU[ba]} | kw
     fleet = region_fleet(ba, year=year, footprint=footprint_capacity(ba, f"{year}-01-01", f"{year}-07-01", year),
                          **kw)
-    coal = np.array(fleet.fuel) == "coal"
-    if COAL_AVAILABILITY[ba] != 1.0 and coal.any():
-        fleet = fleet.scaled(np.where(coal, COAL_AVAILABILITY[ba], 1.0))
+    if ba in COAL_GAS_INDEX:
+        fleet = index_coal_to_gas(fleet, COAL_GAS_INDEX[ba])
     return fleet
 
 

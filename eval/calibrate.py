@@ -25,7 +25,7 @@ dropped). The regions are states or load zones: without it Arizona's fleet is ~5
 output, Washington + Oregon's ~6x BPA's, MISO's zones carry 63 GW of coal against MISO's
 41 GW peak coal output, and New York and California keep coal that had retired.
 
-Fitted parameters: the same three for every BA (ORDC sigma, gas basis, coal availability), on
+Fitted parameters: the same three for every BA (ORDC sigma, gas basis, coal-to-gas index), on
 statistics of the fit half only, in this order (one pass of coordinate descent):
 
 1. ``ordc_sigma_frac`` and ``gas_basis_usd_per_mmbtu`` jointly: for each sigma on
@@ -37,16 +37,19 @@ statistics of the fit half only, in this order (one pass of coordinate descent):
    chose sigma on the std ratio alone at basis 0 and then the basis: in PJM it used
    scarcity adders of ~$200/MWh as a std knob and then pushed the basis to its lower
    bound to undo their mean.)
-2. ``coal_availability`` in :data:`COAL_BOUNDS` (bisection): the share of the coal units'
-   capacity available, at which the simulated coal share of generation equals the real one
-   (skipped where the footprint has no coal); coal keeps the table's fuel price
-   (``coal_price_scale`` 1, an option). In 2022 coal was far cheaper than gas per MWh, yet
-   the coal fleets ran well below capacity (outages, derates, rail-delivery limits that
-   made plants conserve coal): at the available capacity coal is base load that backs down
-   when net load is low, as the real fleets did. An earlier version fitted a coal price
-   scale instead, which put coal at the gas units' cost: the whole coal block then switched
-   on and off with the daily gas price (MISO fit half: simulated coal std 11.4 GW vs 5.0
-   real, correlation with the real coal output -0.17), and the coal/gas refits ping-ponged.
+2. ``coal_gas_index`` in :data:`COAL_INDEX_BOUNDS` (log-scale bisection): coal priced at
+   that multiple of the delivered gas price
+   (:func:`~gridshift.data.scenario_builder.index_coal_to_gas`), at which the simulated coal
+   share of generation equals the real one (skipped where the footprint has no coal). In 2022
+   coal plants ran well below what their coal cost implied (rail and stockpile limits made
+   operators conserve coal) and their output followed load; indexed to gas, coal units keep
+   their place among the gas units whatever the day's gas price, and those in the stack's
+   shoulder follow load. Two earlier versions, both with every figure reported in #14's
+   notes: a fixed coal price scale (the whole coal block then switched on and off with the
+   daily gas price: MISO fit half, simulated coal std 11.4 GW vs 5.0 real, correlation with
+   real coal output -0.17), and a coal availability derate at the table price (coal then
+   flat base load: correlation 0.35 in MISO, 0.22 in SOCO, 0.10 in AZPS, against 0.85, 0.74
+   and 0.56 indexed).
 3. step 1 again, at the fitted coal price.
 
 BAs without a price series keep sigma at its default
@@ -71,7 +74,7 @@ import pandas as pd
 
 from gridshift.data.paths import data_root
 from gridshift.data.scenario_builder import (
-    COAL_AVAILABILITY,
+    COAL_GAS_INDEX,
     GAS_BASIS_USD_PER_MMBTU,
     build_real_grid,
     check_ba,
@@ -100,8 +103,9 @@ SIGMA_GRID: tuple[float, ...] = (0.01, 0.02, 0.03, 0.04, 0.06, 0.08, 0.10, 0.12)
 BASIS_BOUNDS: tuple[float, float] = (-3.0, 12.0)
 #: Kept for callers of the previous calibration (coal scale on a grid, by CI MAE); unused by the fit.
 COAL_GRID: tuple[float, ...] = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
-#: Range of the fitted coal availability and bisection steps (resolution 0.7 / 2^7 ~ 0.005).
-COAL_BOUNDS: tuple[float, float] = (0.3, 1.0)
+#: Range of the fitted coal-to-gas index and bisection steps (log scale; resolution
+#: 10^(1/2^7) ~ 2 %).
+COAL_INDEX_BOUNDS: tuple[float, float] = (0.2, 2.0)
 COAL_STEPS = 7
 #: Kept for callers of the previous calibration (multiplicative gas scale grid); unused by the fit.
 GAS_GRID: tuple[float, ...] = (0.6, 0.8, 1.0, 1.2, 1.4, 1.7, 2.0, 2.5, 3.0)
@@ -158,20 +162,20 @@ def _bisect_basis(bias_at, lo: float, hi: float, steps: int) -> float:
 
 
 def _bisect_coal(err_at) -> float:
-    """The coal availability in :data:`COAL_BOUNDS` where the fit half's coal share error
-    (sim - real, increasing in the availability) crosses zero."""
-    lo, hi = COAL_BOUNDS
-    if err_at(hi) <= 0:
-        return hi
-    if err_at(lo) >= 0:
-        return lo
+    """The coal-to-gas index in :data:`COAL_INDEX_BOUNDS` (log scale) where the fit half's coal
+    share error (sim - real, decreasing in the index) crosses zero."""
+    lo, hi = np.log(COAL_INDEX_BOUNDS[0]), np.log(COAL_INDEX_BOUNDS[1])
+    if err_at(COAL_INDEX_BOUNDS[1]) >= 0:
+        return COAL_INDEX_BOUNDS[1]
+    if err_at(COAL_INDEX_BOUNDS[0]) <= 0:
+        return COAL_INDEX_BOUNDS[0]
     for _ in range(COAL_STEPS):
         mid = 0.5 * (lo + hi)
-        if err_at(mid) < 0:
+        if err_at(float(np.exp(mid))) > 0:
             lo = mid
         else:
             hi = mid
-    return round(0.5 * (lo + hi), 3)
+    return round(float(np.exp(0.5 * (lo + hi))), 3)
 
 
 def _pick_sigma(cands: list[dict]) -> tuple[float, float]:
@@ -195,7 +199,7 @@ def _has_coal(ba: str, year: int, footprint: dict | None) -> bool:
 
 def calibrate(ba: str, year: int = 2022, *, fit: tuple[str, str] | None = None, test: tuple[str, str] | None = None,
               fit_params: bool = True, gas_price_scale: float = 1.0, coal_price_scale: float = 1.0,
-              coal_availability: float | None = None,
+              coal_availability: float = 1.0, coal_gas_index: float | None = None,
               gas_basis_usd_per_mmbtu: float | None = None, thermal_availability: float = 1.0,
               ordc_sigma_frac: float | None = None, unit_commitment: bool = True, gas_price_daily: bool = True,
               cost_model: str = "average", footprint: bool = True,
@@ -203,10 +207,10 @@ def calibrate(ba: str, year: int = 2022, *, fit: tuple[str, str] | None = None, 
     """Fit (optionally, module docstring) on ``fit`` and report on ``fit`` and ``test`` (ISO
     dates, UTC, ``[start, end)``; default Jan-Jun / Jul-Dec of ``year``). With
     ``fit_params=False`` the given ``coal_price_scale``, ``gas_basis_usd_per_mmbtu`` and
-    ``coal_availability`` (defaults: the fitted tables
+    ``coal_gas_index`` (defaults: the fitted tables
     :data:`~gridshift.data.scenario_builder.GAS_BASIS_USD_PER_MMBTU` and
-    :data:`~gridshift.data.scenario_builder.COAL_AVAILABILITY`), ``thermal_availability`` and
-    ``ordc_sigma_frac`` are used as they are; ``gas_price_scale`` multiplies Henry Hub (1 =
+    :data:`~gridshift.data.scenario_builder.COAL_GAS_INDEX`), ``coal_availability``,
+    ``thermal_availability`` and ``ordc_sigma_frac`` are used as they are; ``gas_price_scale`` multiplies Henry Hub (1 =
     none). ``unit_commitment``, ``gas_price_daily``, ``cost_model`` and ``footprint`` switch
     the model's parts (all on = the model as the environment runs it). Writes
     ``calibration_<BA>_<year>.json`` (and a PNG with matplotlib) into ``out_dir``."""
@@ -219,7 +223,8 @@ def calibrate(ba: str, year: int = 2022, *, fit: tuple[str, str] | None = None, 
     settlement = PRICE_SETTLEMENT.get(ba, "day-ahead")
     prm = {"ordc_sigma_frac": float(ORDC_SIGMA_FRAC if ordc_sigma_frac is None else ordc_sigma_frac),
            "thermal_availability": float(thermal_availability), "coal_price_scale": float(coal_price_scale),
-           "coal_availability": float(COAL_AVAILABILITY[ba] if coal_availability is None else coal_availability),
+           "coal_availability": float(coal_availability),
+           "coal_gas_index": COAL_GAS_INDEX.get(ba) if coal_gas_index is None else float(coal_gas_index),
            "gas_basis_usd_per_mmbtu": float(GAS_BASIS_USD_PER_MMBTU.get(ba, 0.0) if gas_basis_usd_per_mmbtu is None
                                             else gas_basis_usd_per_mmbtu)}
     opts = {"gas_price_scale": gas_price_scale, "unit_commitment": unit_commitment, "gas_price_daily": gas_price_daily,
@@ -246,7 +251,7 @@ def calibrate(ba: str, year: int = 2022, *, fit: tuple[str, str] | None = None, 
     if fit_params:
         # The fit starts from the defaults, not from the table it produced (so that it reproduces it).
         prm["gas_basis_usd_per_mmbtu"] = 0.0 if gas_basis_usd_per_mmbtu is None else float(gas_basis_usd_per_mmbtu)
-        prm["coal_availability"] = 1.0 if coal_availability is None else float(coal_availability)
+        prm["coal_gas_index"] = None if coal_gas_index is None else float(coal_gas_index)
         def fit_sigma_basis():
             cands = []
             for x in SIGMA_GRID:
@@ -260,7 +265,7 @@ def calibrate(ba: str, year: int = 2022, *, fit: tuple[str, str] | None = None, 
         if has_price:
             fit_sigma_basis()
         if _has_coal(ba, year, opts["footprint"]):
-            prm["coal_availability"] = _bisect_coal(lambda c: score(coal_availability=c)["coal_share_error_pp"])
+            prm["coal_gas_index"] = _bisect_coal(lambda k: score(coal_gas_index=k)["coal_share_error_pp"])
         if has_price:
             fit_sigma_basis()
     res = CalibrationResult(ba, year, fit, test, dict(prm), search=search, settlement=settlement, options=opts)

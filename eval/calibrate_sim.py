@@ -32,6 +32,7 @@ from gridshift.data.scenario_builder import (
     build_real_grid,
     check_ba,
     daily_gas_price,
+    index_coal_to_gas,
     peaks,
     region_fleet,
 )
@@ -72,7 +73,7 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
              unit_commitment: bool = True, gas_price_daily: bool = True, settlement: str = "day-ahead",
              cost_model: str = "average", thermal_availability: float = 1.0,
              ordc_sigma_frac: float | None = None, footprint: dict[str, float] | None = None,
-             coal_availability: float = 1.0) -> pd.DataFrame:
+             coal_availability: float = 1.0, coal_gas_index: float | None = None) -> pd.DataFrame:
     """Clear the BA's grid over ``[start, end)`` (UTC) and return hourly signals: price, energy
     price, scarcity adder, average CI (same generation boundary as EIA: fleet + renewables
     used + real hydro + real nuclear; direct CO2, and with the reference's life-cycle factors
@@ -86,7 +87,9 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
     capacity that is available (forced and planned outages, ambient derates), applied as
     :meth:`FleetParams.scaled`. ``coal_availability``: the same for the coal units only, on
     top of it (outages, derates and, in 2022, fuel-delivery limits that kept coal plants below
-    their capacity). ``ordc_sigma_frac``: the ORDC's sigma as a fraction of peak
+    their capacity). ``coal_gas_index``: coal priced at that multiple of the delivered gas
+    price (:func:`gridshift.data.scenario_builder.index_coal_to_gas`; None = the table's coal
+    price times ``coal_price_scale``). ``ordc_sigma_frac``: the ORDC's sigma as a fraction of peak
     (default :data:`~gridshift.envs.grid.types.ORDC_SIGMA_FRAC`). ``cost_model``: see
     :func:`gridshift.data.powersimdata.fleet_from_plants`. ``footprint``: capacity by fuel group
     (:func:`gridshift.data.scenario_builder.footprint_capacity`), None = the region's fleet as
@@ -107,6 +110,8 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
                          gas_price_scale=gas_price_scale, coal_price_scale=coal_price_scale,
                          pmin_scale=1.0 if unit_commitment else 0.0, gas_basis_usd_per_mmbtu=basis,
                          cost_model=cost_model, footprint=footprint)
+    if coal_gas_index is not None:
+        fleet = index_coal_to_gas(fleet, coal_gas_index)
     if thermal_availability != 1.0 or coal_availability != 1.0:
         coal = np.array(fleet.fuel) == "coal"
         fleet = fleet.scaled(thermal_availability * np.where(coal, coal_availability, 1.0))

@@ -129,13 +129,43 @@ def test_short_calibration_reports_baselines_and_settlement(shared_data, ba, set
     assert ("RT" if settlement == "real-time" else "DA") in format_table([res])
 
 
-def test_coal_availability_bisection():
-    from gridshift.eval.calibrate import COAL_BOUNDS, _bisect_coal
+def test_coal_index_bisection_log_scale():
+    from gridshift.eval.calibrate import COAL_INDEX_BOUNDS, _bisect_coal
 
-    # share error rises with the coal availability and crosses zero at 0.62
-    assert _bisect_coal(lambda a: 40.0 * (a - 0.62)) == pytest.approx(0.62, abs=0.006)
-    assert _bisect_coal(lambda a: -5.0) == COAL_BOUNDS[1]  # too little coal even with all of it
-    assert _bisect_coal(lambda a: 5.0) == COAL_BOUNDS[0]
+    # share error falls with the coal-to-gas index and crosses zero at 0.62
+    assert _bisect_coal(lambda k: 30.0 * np.log(0.62 / k)) == pytest.approx(0.62, rel=0.02)
+    assert _bisect_coal(lambda k: 5.0) == COAL_INDEX_BOUNDS[1]  # too much coal even at the dearest coal
+    assert _bisect_coal(lambda k: -5.0) == COAL_INDEX_BOUNDS[0]
+
+
+def test_index_coal_to_gas_hand_computed():
+    from gridshift.data.scenario_builder import index_coal_to_gas
+    from gridshift.envs.grid.types import FleetParams
+
+    f = FleetParams(name=("c", "g", "n"), fuel=("coal", "gas", "nuclear"), capacity_mw=[100.0, 50.0, 80.0],
+                    min_output_mw=[0.0, 0.0, 0.0], ramp_mw_per_h=[np.inf] * 3, cost_a_usd_per_mw2h=[0.01, 0.0, 0.0],
+                    cost_b_usd_per_mwh=[2.0 * 10.0 + 4.0, 6.0 * 7.0, 10.0], cost_c_usd_per_h=[50.0, 0.0, 0.0],
+                    emission_t_co2_per_mwh=[0.95, 0.37, 0.0], vom_usd_per_mwh=[4.0, 0.0, 0.0],
+                    fuel_price_usd_per_mmbtu=[2.0, 6.0, 0.0], startup_cost_usd=[1000.0, 0.0, 0.0])
+    g = index_coal_to_gas(f, 0.5)  # coal at 0.5 x $6 = $3/MMBtu: fuel part x 1.5
+    np.testing.assert_allclose(g.cost_b_usd_per_mwh, [4.0 + 20.0 * 1.5, 42.0, 10.0])
+    np.testing.assert_allclose(g.cost_a_usd_per_mw2h, [0.015, 0.0, 0.0])
+    np.testing.assert_allclose(g.cost_c_usd_per_h, [75.0, 0.0, 0.0])
+    np.testing.assert_allclose(g.startup_cost_usd, [1500.0, 0.0, 0.0])
+    np.testing.assert_allclose(g.fuel_price_usd_per_mmbtu, [6.0, 6.0, 0.0])
+    np.testing.assert_array_equal(g.gas_units(), [True, True, False])
+    np.testing.assert_allclose(g.emission_t_co2_per_mwh, f.emission_t_co2_per_mwh)
+    # at a daily gas price of $9 the indexed coal follows it: fuel part x 9/6, so its offer is
+    # 4 + 30 x 1.5 = 49 + 2 (0.015 x 1.5) p, below gas's 7 x 9 = 63; 120 MW = 80 nuclear + 40 coal
+    from gridshift.envs.grid import copper_plate
+    from gridshift.envs.grid.types import GridParams
+
+    res = copper_plate.clear_arrays(GridParams(fleet=g), np.zeros((1, 3)), np.array([120.0]), np.zeros(1),
+                                    np.zeros(1), None, ramp=False, gas_price=np.array([9.0]))
+    np.testing.assert_allclose(res.dispatch_mw[0], [40.0, 0.0, 80.0], atol=1e-6)
+    assert res.system_lambda_usd_per_mwh[0] == pytest.approx(49.0 + 2 * 0.0225 * 40.0, rel=1e-6)
+    with pytest.raises(ValueError, match="coal_gas_index=9.0 is invalid"):
+        index_coal_to_gas(f, 9.0)
 
 
 def test_pick_sigma_best_r_within_the_std_band_else_closest_std():
@@ -197,7 +227,7 @@ def test_footprint_narrows_the_region_fleet(shared_data):
 
 @pytest.mark.shared_data
 def test_fitted_calibration_matches_the_fit_half(shared_data):
-    from gridshift.eval.calibrate import COAL_BOUNDS, SIGMA_GRID, calibrate
+    from gridshift.eval.calibrate import COAL_INDEX_BOUNDS, SIGMA_GRID, calibrate
 
     res = calibrate("ERCO", 2022, fit=("2022-03-07", "2022-03-21"), test=("2022-08-01", "2022-08-08"), plot=False)
     p, fit = res.params, res.metrics["fit"]
@@ -205,38 +235,39 @@ def test_fitted_calibration_matches_the_fit_half(shared_data):
     cands = [r for r in res.search if r.get("candidate")]
     assert len(cands) == 2 * len(SIGMA_GRID)  # the joint sigma/basis fit, before and after the coal fit
     coal_err = fit["fuel_mix"]["error_pp"]["coal"]
-    assert p["coal_price_scale"] == 1.0  # coal keeps the table's price; its availability is fitted
-    assert abs(coal_err) < 1.0 or (p["coal_availability"], np.sign(coal_err)) in ((COAL_BOUNDS[0], 1), (COAL_BOUNDS[1], -1))
+    assert p["coal_price_scale"] == 1.0 and p["coal_availability"] == 1.0  # coal is indexed to gas instead
+    k = p["coal_gas_index"]
+    assert abs(coal_err) < 3.0 or (k, np.sign(coal_err)) in ((COAL_INDEX_BOUNDS[0], -1), (COAL_INDEX_BOUNDS[1], 1))
     assert abs(fit["price"]["bias"]) < 5.0 or p["gas_basis_usd_per_mmbtu"] in (-3.0, 12.0)
 
 
 @pytest.mark.shared_data
-def test_miso_fit_reproduces_the_coal_availability_table(shared_data):
+def test_miso_fit_reproduces_the_coal_index_table(shared_data):
     """The table the env's fleets use is what the calibration fits (MISO: no price series, so
-    only the coal availability is fitted; ERCO's price fit is in the slow suite)."""
-    from gridshift.data.scenario_builder import COAL_AVAILABILITY
+    only the coal index is fitted; ERCO's price fit is in the slow suite)."""
+    from gridshift.data.scenario_builder import COAL_GAS_INDEX
     from gridshift.eval.calibrate import calibrate
 
     res = calibrate("MISO", 2022, plot=False)
-    assert res.params["coal_availability"] == COAL_AVAILABILITY["MISO"]
-    assert abs(res.metrics["fit"]["fuel_mix"]["error_pp"]["coal"]) < 0.5
+    assert res.params["coal_gas_index"] == COAL_GAS_INDEX["MISO"]
+    assert abs(res.metrics["fit"]["fuel_mix"]["error_pp"]["coal"]) < 5.0
 
 
 @pytest.mark.slow
 @pytest.mark.shared_data
 def test_erco_fit_reproduces_the_basis_and_coal_tables(shared_data):
-    from gridshift.data.scenario_builder import COAL_AVAILABILITY, GAS_BASIS_USD_PER_MMBTU
+    from gridshift.data.scenario_builder import COAL_GAS_INDEX, GAS_BASIS_USD_PER_MMBTU
     from gridshift.eval.calibrate import calibrate
 
     res = calibrate("ERCO", 2022, plot=False)
     assert res.params["gas_basis_usd_per_mmbtu"] == GAS_BASIS_USD_PER_MMBTU["ERCO"]
-    assert res.params["coal_availability"] == COAL_AVAILABILITY["ERCO"]
+    assert res.params["coal_gas_index"] == COAL_GAS_INDEX["ERCO"]
 
 
 @pytest.mark.shared_data
-def test_calibrated_fleet_is_the_footprint_at_the_fitted_coal_availability(shared_data):
+def test_calibrated_fleet_is_the_footprint_with_coal_indexed_to_gas(shared_data):
     from gridshift.data.scenario_builder import (
-        COAL_AVAILABILITY,
+        COAL_GAS_INDEX,
         calibrated_fleet,
         footprint_capacity,
         region_fleet,
@@ -245,9 +276,27 @@ def test_calibrated_fleet_is_the_footprint_at_the_fitted_coal_availability(share
     fl = calibrated_fleet("MISO", 2022)
     fp = footprint_capacity("MISO", "2022-01-01", "2022-07-01")
     base = region_fleet("MISO", year=2022)
+    fuel = np.array(fl.fuel)
 
     def cap(f, k):
         return float(np.asarray(f.capacity_mw)[np.array(f.fuel) == k].sum())
 
-    assert cap(fl, "coal") == pytest.approx(min(cap(base, "coal"), fp["coal"]) * COAL_AVAILABILITY["MISO"])
-    assert cap(fl, "gas") == pytest.approx(min(cap(base, "gas"), fp["gas"]))
+    for k in ("coal", "gas"):
+        assert cap(fl, k) == pytest.approx(min(cap(base, k), fp[k]))
+    gas_price = fl.fuel_price_usd_per_mmbtu[fuel == "gas"][0]
+    np.testing.assert_allclose(fl.fuel_price_usd_per_mmbtu[fuel == "coal"], gas_price)
+    assert fl.gas_indexed[fuel == "coal"].all() and COAL_GAS_INDEX["MISO"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_pjm_fit_reproduces_the_tables_and_the_scenario_sigma(shared_data):
+    """pjm_2022 uses the calibration's sigma with its basis (both fitted at 15-minute steps)."""
+    from gridshift.data.scenario_builder import COAL_GAS_INDEX, GAS_BASIS_USD_PER_MMBTU
+    from gridshift.envs.dcgrid.scenario import load_scenario
+    from gridshift.eval.calibrate import calibrate
+
+    res = calibrate("PJM", 2022, plot=False)
+    assert res.params["gas_basis_usd_per_mmbtu"] == GAS_BASIS_USD_PER_MMBTU["PJM"]
+    assert res.params["coal_gas_index"] == COAL_GAS_INDEX["PJM"]
+    assert res.params["ordc_sigma_frac"] == load_scenario("pjm_2022").ordc_sigma_frac

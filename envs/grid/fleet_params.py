@@ -63,6 +63,7 @@ UC_FIELDS: dict[str, float | bool] = {
     "fast_start": False,
     "vom_usd_per_mwh": 0.0,
     "fuel_price_usd_per_mmbtu": 0.0,
+    "gas_indexed": False,
 }
 
 
@@ -91,7 +92,10 @@ class FleetParams:
       available to real-time dispatch, with their minimum output relaxed to 0;
     * ``vom_usd_per_mwh``: the non-fuel part of ``b`` (variable O&M); the rest of ``a``, ``b``,
       ``c`` is fuel cost at ``fuel_price_usd_per_mmbtu``, so that a different gas price
-      rescales it (``0`` = unknown: the unit's cost does not follow the gas price).
+      rescales it (``0`` = unknown: the unit's cost does not follow the gas price);
+    * ``gas_indexed``: a non-gas unit whose fuel is priced as a multiple of the gas price
+      (``fuel_price_usd_per_mmbtu`` is then that gas price), so that it follows the gas price
+      as gas units do (:func:`gridshift.data.scenario_builder.index_coal_to_gas`).
     """
 
     name: tuple[str, ...]
@@ -109,6 +113,7 @@ class FleetParams:
     fast_start: np.ndarray | None = None
     vom_usd_per_mwh: np.ndarray | None = None
     fuel_price_usd_per_mmbtu: np.ndarray | None = None
+    gas_indexed: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         core = [f.name for f in dataclasses.fields(self) if f.name not in ("name", "fuel") and f.name not in UC_FIELDS]
@@ -183,9 +188,10 @@ class FleetParams:
         return 2.0 * self.cost_a_usd_per_mw2h * p_mw + self.cost_b_usd_per_mwh
 
     def gas_units(self) -> np.ndarray:
-        """``[G]`` bool: gas units whose cost follows the gas price (fuel ``gas`` and a known
-        ``fuel_price_usd_per_mmbtu``)."""
-        return np.array([f == "gas" for f in self.fuel]) & (self.fuel_price_usd_per_mmbtu > 0.0)
+        """``[G]`` bool: units whose cost follows the gas price (fuel ``gas`` or ``gas_indexed``,
+        and a known ``fuel_price_usd_per_mmbtu``)."""
+        return ((np.array([f == "gas" for f in self.fuel]) | self.gas_indexed)
+                & (self.fuel_price_usd_per_mmbtu > 0.0))
 
     def replace(self, **changes) -> FleetParams:
         return dataclasses.replace(self, **changes)
