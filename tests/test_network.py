@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
@@ -175,6 +175,7 @@ def pwl_reference(params, net, lo, hi, bus_load, bus_avail, k=1000):
 
 @settings(max_examples=40, deadline=None)
 @given(bus_inputs())
+@example((np.array([68.6328125, 1.0, 33.0, 2.0, 89.0, 0.0]), np.array([0.0, 24.0, 0.0, 1.0, 1e-6, 1.0])))
 def test_invariants_and_independent_qp(inputs):
     d, ren = inputs
     params, net = six_bus()
@@ -202,7 +203,10 @@ def test_invariants_and_independent_qp(inputs):
     x = r.dispatch_mw[0]
     a, b = params.fleet.cost_a_usd_per_mw2h, params.offer_b_cached()
     obj = (a * x * x + b * x).sum() + 5000.0 * r.unserved_mw[0] + 20.0 * r.overgeneration_mw[0]
-    assert obj_ref - chord - 1e-6 <= obj <= obj_ref + 1e-6  # exact optimum between the LP's bounds
+    # exact optimum between the LP's bounds, up to the LP solver's own tolerance (HiGHS stops
+    # within ~1e-7 MW of feasibility: ~1e-5 $/h on a 2,500 $/h objective was seen)
+    ftol = 1e-6 + 1e-8 * abs(obj_ref)
+    assert obj_ref - chord - ftol <= obj <= obj_ref + ftol
     np.testing.assert_allclose(x, p_ref, atol=0.5)
     np.testing.assert_allclose(pi, y_ref, atol=0.1)
 
