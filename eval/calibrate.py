@@ -54,7 +54,7 @@ statistics of the fit half only, in this order (one pass of coordinate descent):
 
 BAs without a price series keep sigma at its default
 (:data:`~gridshift.envs.grid.types.ORDC_SIGMA_FRAC`) and basis 0 (nothing to fit them on) and
-fit only the coal scale. ``thermal_availability`` (share of nameplate thermal capacity
+fit only the coal-to-gas index. ``thermal_availability`` (share of nameplate thermal capacity
 available) is an option, not fitted: an earlier version fitted it, and the simulated price
 spread jumped from 0.5 to 4.6 times the real one between availabilities 0.90 and 0.85 on the
 ERCO fit half, too sharp an edge to fit on one half-year and carry to the other. Default fit
@@ -145,37 +145,29 @@ def _period_metrics(sim: pd.DataFrame, real: pd.DataFrame, tz: str, base: dict, 
     return out
 
 
-def _bisect_basis(bias_at, lo: float, hi: float, steps: int) -> float:
-    """The basis in ``[lo, hi]`` where the (increasing) price bias crosses zero."""
-    b_lo, b_hi = bias_at(lo), bias_at(hi)
-    if b_lo >= 0:
+def _bisect_basis(f_at, lo: float, hi: float, steps: int, *, log: bool = False) -> float:
+    """The value in ``[lo, hi]`` where the increasing ``f_at`` (the price bias, for the basis)
+    crosses zero: a bound where ``f_at`` does not change sign there, else the midpoint of the
+    last of ``steps`` halvings, rounded to 3 decimals. ``log``: halve on a log scale."""
+    if f_at(lo) >= 0:
         return lo
-    if b_hi <= 0:
+    if f_at(hi) <= 0:
         return hi
+    to, back = (np.log, np.exp) if log else (float, float)
+    a, b = to(lo), to(hi)
     for _ in range(steps):
-        mid = 0.5 * (lo + hi)
-        if bias_at(mid) < 0:
-            lo = mid
+        mid = 0.5 * (a + b)
+        if f_at(float(back(mid))) < 0:
+            a = mid
         else:
-            hi = mid
-    return round(0.5 * (lo + hi), 3)
+            b = mid
+    return round(float(back(0.5 * (a + b))), 3)
 
 
 def _bisect_coal(err_at) -> float:
     """The coal-to-gas index in :data:`COAL_INDEX_BOUNDS` (log scale) where the fit half's coal
     share error (sim - real, decreasing in the index) crosses zero."""
-    lo, hi = np.log(COAL_INDEX_BOUNDS[0]), np.log(COAL_INDEX_BOUNDS[1])
-    if err_at(COAL_INDEX_BOUNDS[1]) >= 0:
-        return COAL_INDEX_BOUNDS[1]
-    if err_at(COAL_INDEX_BOUNDS[0]) <= 0:
-        return COAL_INDEX_BOUNDS[0]
-    for _ in range(COAL_STEPS):
-        mid = 0.5 * (lo + hi)
-        if err_at(float(np.exp(mid))) > 0:
-            lo = mid
-        else:
-            hi = mid
-    return round(float(np.exp(0.5 * (lo + hi))), 3)
+    return _bisect_basis(lambda k: -err_at(k), *COAL_INDEX_BOUNDS, COAL_STEPS, log=True)
 
 
 def _pick_sigma(cands: list[dict]) -> tuple[float, float]:

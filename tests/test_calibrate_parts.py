@@ -15,6 +15,11 @@ from gridshift.eval.calibrate_report import fuel_shares, price_metrics, verdict
 IDX = pd.date_range("2022-07-01", periods=4, freq="1h", tz="UTC")
 
 
+def _cap(fleet, fuel: str) -> float:
+    """Total capacity (MW) of ``fleet``'s units of ``fuel``."""
+    return float(np.asarray(fleet.capacity_mw)[np.array(fleet.fuel) == fuel].sum())
+
+
 def test_ci_proxy_is_least_squares_through_origin():
     share = pd.Series([0.5, 1.0, np.nan], index=IDX[:3])
     ci = pd.Series([250.0, 500.0, 10.0], index=IDX[:3])
@@ -210,17 +215,14 @@ def test_footprint_narrows_the_region_fleet(shared_data):
     h1 = build_real_grid("NYIS", 2022).window("2022-01-01", "2022-07-01", 60.0)
     assert fp["gas"] == pytest.approx(1.5 * h1["gas_mw"].max()) and FOOTPRINT_MARGIN["gas"] == 0.5
     assert fp["coal"] == 0.0  # New York burned no coal in 2022
-    def cap(fl, k):
-        return float(np.asarray(fl.capacity_mw)[np.array(fl.fuel) == k].sum())
-
     base = region_fleet("NYIS", year=2022)
     nar = region_fleet("NYIS", year=2022, footprint=fp)
-    assert cap(base, "coal") > 0 and "coal" not in nar.fuel  # dropped
+    assert _cap(base, "coal") > 0 and "coal" not in nar.fuel  # dropped
     for k in ("gas", "oil"):
-        assert cap(nar, k) == pytest.approx(min(cap(base, k), fp[k]))  # scaled down to the footprint, never up
-    assert cap(nar, "gas") < cap(base, "gas")
-    up = region_fleet("NYIS", year=2022, footprint={"gas": 10 * cap(base, "gas")})
-    assert cap(up, "gas") == pytest.approx(cap(base, "gas"))
+        assert _cap(nar, k) == pytest.approx(min(_cap(base, k), fp[k]))  # scaled down to the footprint, never up
+    assert _cap(nar, "gas") < _cap(base, "gas")
+    up = region_fleet("NYIS", year=2022, footprint={"gas": 10 * _cap(base, "gas")})
+    assert _cap(up, "gas") == pytest.approx(_cap(base, "gas"))
     with pytest.raises(ValueError, match=r"footprint\['nuclear'\]=1.0 is invalid: allowed keys"):
         region_fleet("NYIS", year=2022, footprint={"nuclear": 1.0})
 
@@ -255,13 +257,19 @@ def test_miso_fit_reproduces_the_coal_index_table(shared_data):
 
 @pytest.mark.slow
 @pytest.mark.shared_data
-def test_erco_fit_reproduces_the_basis_and_coal_tables(shared_data):
+@pytest.mark.parametrize(("ba", "scenario"), [("ERCO", None), ("PJM", "pjm_2022")])
+def test_fit_reproduces_the_basis_and_coal_tables(shared_data, ba, scenario):
+    """The env's tables are what the fit produces; pjm_2022 also uses the calibration's sigma
+    with its basis (both fitted at 15-minute steps)."""
     from gridshift.data.scenario_builder import COAL_GAS_INDEX, GAS_BASIS_USD_PER_MMBTU
+    from gridshift.envs.dcgrid.scenario import load_scenario
     from gridshift.eval.calibrate import calibrate
 
-    res = calibrate("ERCO", 2022, plot=False)
-    assert res.params["gas_basis_usd_per_mmbtu"] == GAS_BASIS_USD_PER_MMBTU["ERCO"]
-    assert res.params["coal_gas_index"] == COAL_GAS_INDEX["ERCO"]
+    res = calibrate(ba, 2022, plot=False)
+    assert res.params["gas_basis_usd_per_mmbtu"] == GAS_BASIS_USD_PER_MMBTU[ba]
+    assert res.params["coal_gas_index"] == COAL_GAS_INDEX[ba]
+    if scenario:
+        assert res.params["ordc_sigma_frac"] == load_scenario(scenario).ordc_sigma_frac
 
 
 @pytest.mark.shared_data
@@ -277,26 +285,8 @@ def test_calibrated_fleet_is_the_footprint_with_coal_indexed_to_gas(shared_data)
     fp = footprint_capacity("MISO", "2022-01-01", "2022-07-01")
     base = region_fleet("MISO", year=2022)
     fuel = np.array(fl.fuel)
-
-    def cap(f, k):
-        return float(np.asarray(f.capacity_mw)[np.array(f.fuel) == k].sum())
-
     for k in ("coal", "gas"):
-        assert cap(fl, k) == pytest.approx(min(cap(base, k), fp[k]))
+        assert _cap(fl, k) == pytest.approx(min(_cap(base, k), fp[k]))
     gas_price = fl.fuel_price_usd_per_mmbtu[fuel == "gas"][0]
     np.testing.assert_allclose(fl.fuel_price_usd_per_mmbtu[fuel == "coal"], gas_price)
     assert fl.gas_indexed[fuel == "coal"].all() and COAL_GAS_INDEX["MISO"] > 0
-
-
-@pytest.mark.slow
-@pytest.mark.shared_data
-def test_pjm_fit_reproduces_the_tables_and_the_scenario_sigma(shared_data):
-    """pjm_2022 uses the calibration's sigma with its basis (both fitted at 15-minute steps)."""
-    from gridshift.data.scenario_builder import COAL_GAS_INDEX, GAS_BASIS_USD_PER_MMBTU
-    from gridshift.envs.dcgrid.scenario import load_scenario
-    from gridshift.eval.calibrate import calibrate
-
-    res = calibrate("PJM", 2022, plot=False)
-    assert res.params["gas_basis_usd_per_mmbtu"] == GAS_BASIS_USD_PER_MMBTU["PJM"]
-    assert res.params["coal_gas_index"] == COAL_GAS_INDEX["PJM"]
-    assert res.params["ordc_sigma_frac"] == load_scenario("pjm_2022").ordc_sigma_frac
