@@ -9,15 +9,20 @@ demand, ``grid/eia930_fuelmix_<year>/`` for net generation by fuel), hourly UTC:
   ``coal_mw``, ``oil_mw``, ``other_mw``), ``net_imports_mw`` = demand - total net
   generation, and the EIA-derived production-based average intensity
   ``avg_ci_eia_g_per_kwh``.
-* ``residual_demand_mw`` = demand - hydro - nuclear - net imports (= the real thermal + solar +
-  wind generation): the load that the dispatchable fleet and the renewables serve. Hydro,
-  nuclear and interchange are taken as given (their real hourly values): gridshift's fleet
-  has no time-varying bounds, and the copper plate has no neighbours.
+* ``residual_demand_mw`` = demand - hydro - nuclear - other - net imports (= the real gas +
+  coal + oil + solar + wind generation): the load that the dispatchable fleet and the
+  renewables serve. Hydro, nuclear, EIA's "other" and interchange are taken as given (their
+  real hourly values): gridshift's fleet has no time-varying bounds, and the copper plate has
+  no neighbours. EIA-930's "other" is a catch-all (biomass, waste, geothermal where not
+  reported apart and, in 2022, battery discharge: California's "other" is 0 in 45 % of the
+  hours and averages 1.3 GW at 19:00-20:00 local); its plants run as price takers or, for
+  batteries, on a schedule the model does not have, so it is an input like hydro, not a fleet
+  the merit order dispatches (:data:`DISPATCHED_GROUPS`).
 
 Fleet (:func:`region_fleet`): the powersimdata plants of the BA's region
 (:data:`BA_REGIONS`: an interconnect, states or load zones of the TAMU network),
-dispatchable types only (gas, coal, oil, geothermal, other; see
-:mod:`gridshift.data.powersimdata`). Fuel cost: gas units pay the Henry Hub spot price
+the fuel groups the merit order dispatches only (:data:`DISPATCHED_GROUPS`: gas, coal,
+oil; see :mod:`gridshift.data.powersimdata`). Fuel cost: gas units pay the Henry Hub spot price
 (mean over the window, or over the year) times ``gas_price_scale`` plus the regional basis
 ``gas_basis_usd_per_mmbtu``; coal and oil keep the table's ``GenFuelCost`` times
 ``coal_price_scale`` / 1. ``pmin_scale`` scales the table's minimum outputs: 0 (the default)
@@ -176,7 +181,8 @@ def build_real_grid(ba: str, year: int = 2022, *, max_gap_hours: int = 48) -> Re
     total = mix[["wind_mw", "solar_mw", "hydro_mw", "oil_mw", "gas_mw", "coal_mw", "nuclear_mw", "other_mw"]].sum(
         axis=1, min_count=8)
     f["net_imports_mw"] = f["demand_mw"] - total
-    f["residual_demand_mw"] = f["demand_mw"] - f["hydro_mw"] - f["nuclear_mw"] - f["net_imports_mw"]
+    f["residual_demand_mw"] = (f["demand_mw"] - f["hydro_mw"] - f["nuclear_mw"] - mix["other_mw"]
+                               - f["net_imports_mw"])
     f["avg_ci_eia_g_per_kwh"] = mix["avg_ci_g_per_kwh"]
     for c in ("gas_mw", "coal_mw", "oil_mw", "other_mw"):
         f[c] = mix[c]
@@ -200,20 +206,29 @@ def _plants():
 #: of gas delivered to US power plants at $7.51/Mcf (about $7.3/MMBtu) against a Henry Hub
 #: average of $6.45/MMBtu: a national basis of about +$0.8/MMBtu (EIA, "Natural gas
 #: explained: data and statistics"); the New York and California fits (+7) carry those
-#: markets' winter gas spikes, which Henry Hub does not. PJM's sits on the search's lower
-#: bound (-3): its fit chose a wide ORDC (sigma 0.10 of peak, the highest fit-half price r
-#: within the std band), whose scarcity adders the basis then offsets.
+#: markets' winter gas spikes, which Henry Hub does not. PJM's (-2.7) is near the search's
+#: lower bound (-3): its fit chose a wide ORDC (sigma 0.10 of peak, the highest fit-half price
+#: r within the std band), whose scarcity adders the basis then offsets. ERCOT's (+2.4) is
+#: well above the Texas hubs' 2022 spread to Henry Hub: it offsets a narrower ORDC (0.08).
 GAS_BASIS_USD_PER_MMBTU: dict[str, float] = {
-    "ERCO": 0.457, "CISO": 7.488, "PJM": -3.0, "NYIS": 7.137, "MISO": 0.0, "SOCO": 0.0, "AZPS": 0.0, "BPAT": 0.0,
+    "ERCO": 2.449, "CISO": 6.668, "PJM": -2.707, "NYIS": 7.02, "MISO": 0.0, "SOCO": 0.0, "AZPS": 0.0, "BPAT": 0.0,
 }
 #: Coal's fuel price as a multiple of the delivered gas price (:func:`index_coal_to_gas`),
 #: fitted by ``gridshift calibrate --ba BA --year 2022`` on the fit half so that the simulated
 #: coal share of generation matches EIA-930's; absent where the footprint has no coal.
-COAL_GAS_INDEX: dict[str, float] = {"ERCO": 0.674, "CISO": 0.543, "PJM": 0.553, "MISO": 0.583, "SOCO": 0.563,
+COAL_GAS_INDEX: dict[str, float] = {"ERCO": 0.674, "CISO": 0.533, "PJM": 0.553, "MISO": 0.583, "SOCO": 0.563,
                                      "AZPS": 0.674}
 #: Days after the Henry Hub file's last trading day (2022-12-13) for which its last price is
 #: carried forward (the rest of December 2022); later dates fail.
 HH_CARRY_DAYS = 31
+
+
+def hh_last_day() -> pd.Timestamp:
+    """The last trading day of the Henry Hub file (naive date): after it, :func:`daily_gas_price`
+    carries that price forward (:data:`HH_CARRY_DAYS`), so a model fed with it has no real gas
+    price there."""
+    hh = load_henry_hub().frame["gas_price_usd_per_mmbtu"].dropna()
+    return hh.index.tz_convert(None).normalize().max()
 
 
 @functools.lru_cache(maxsize=1)
@@ -261,14 +276,17 @@ def henry_hub_price(start, end) -> float:
 #: EIA-930 fuel groups of the fleet's units (``other`` holds geothermal and biomass, as EIA's "other").
 FUEL_GROUP: dict[str, str] = {"coal": "coal", "gas": "gas", "oil": "oil", "other": "other", "geothermal": "other",
                               "biomass": "other"}
+#: The fuel groups the merit order dispatches. EIA's "other" (geothermal, biomass, batteries)
+#: is a real profile instead (module docstring): the fleet keeps none of its units.
+DISPATCHED_GROUPS: tuple[str, ...] = ("coal", "gas", "oil")
 #: Footprint margins (:func:`footprint_capacity`): capacity over the observed maximum output.
-#: Coal, oil and other: 15 %, the planning reserve margin of NERC's reference levels (the
+#: Coal and oil: 15 %, the planning reserve margin of NERC's reference levels (the
 #: maximum of half a year's hourly output is near the fleet's available capacity). Gas: 50 %,
 #: because gas also serves the summer peak, which a January-June window does not contain
 #: (EIA-930 2022: the July-December thermal peak is 4-38 % above January-June's in these BAs;
 #: this allowance was chosen knowing the annual peaks, so it is the one footprint choice not
 #: made on the fit half alone).
-FOOTPRINT_MARGIN: dict[str, float] = {"coal": 0.15, "oil": 0.15, "other": 0.15, "gas": 0.5}
+FOOTPRINT_MARGIN: dict[str, float] = {"coal": 0.15, "oil": 0.15, "gas": 0.5}
 
 
 def footprint_capacity(ba: str, start, end, year: int = 2022) -> dict[str, float]:
@@ -304,8 +322,9 @@ def region_fleet(ba: str, *, start=None, end=None, year: int = 2022, gas_price_s
     a group whose region capacity exceeds its footprint is scaled down to it
     (:meth:`FleetParams.scaled`: capacity, minimum output, ramp, start cost), a group at 0 is
     dropped, any other group is kept as it is: the footprint only narrows the region's fleet,
-    it never invents capacity the table does not have (ERCOT's retired-in-the-table coal,
-    New York's "other" spikes).
+    it never invents capacity the table does not have (ERCOT's retired-in-the-table coal).
+    Units outside :data:`DISPATCHED_GROUPS` (geothermal, biomass, other) are left out: EIA's
+    "other" output is an input of :func:`build_real_grid`.
     """
     from gridshift.data.powersimdata import fleet_from_plants, select_plants
 
@@ -331,9 +350,10 @@ def region_fleet(ba: str, *, start=None, end=None, year: int = 2022, gas_price_s
         df = df[df["status"] == 1]
     sel = select_plants(df.assign(status=1), states=region.states, zones=region.zones,
                         interconnects=region.interconnects)
-    if footprint is not None:
-        from gridshift.data.powersimdata import TYPE_FUEL
+    from gridshift.data.powersimdata import TYPE_FUEL
 
+    sel = sel[sel["type"].map(lambda t: FUEL_GROUP.get(TYPE_FUEL.get(t) or "", "")).isin(DISPATCHED_GROUPS)]
+    if footprint is not None:
         bad = {k: v for k, v in footprint.items() if k not in FOOTPRINT_MARGIN or not (np.isfinite(v) and v >= 0)}
         if bad:
             k, v = next(iter(bad.items()))

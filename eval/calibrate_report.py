@@ -127,6 +127,11 @@ def format_report(res) -> str:
             lines.append(f"{per:<6} price std ratio {p['std_ratio']:.2f}, duration-curve error {p['pdc_mae']:.1f} $/MWh, "
                          f"hours > $100 sim/real {p['hours_above_100'][0]}/{p['hours_above_100'][1]}, "
                          f"> $300 {p['hours_above_300'][0]}/{p['hours_above_300'][1]}")
+        if "price_hh_quoted" in m:
+            q = m["price_hh_quoted"]
+            lines.append(f"{per:<6} price, days with a Henry Hub quote (through {q['through']}; diagnostic, not a target): "
+                         f"r {_f(q['pearson_r'])} (regression {_f(q['regression_pearson_r'])}), std ratio "
+                         f"{_f(q.get('std_ratio', float('nan')), '.2f')}, {q['n_hours']} h")
         if "fuel_mix" in m:
             fm = m["fuel_mix"]
             lines.append(f"{per:<6} fuel share sim/real %: " + ", ".join(

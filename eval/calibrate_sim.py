@@ -44,7 +44,9 @@ from gridshift.envs.grid.types import Exogenous, GridParams, MarketParams
 PRICE_SETTLEMENT: dict[str, str] = {"ERCO": "day-ahead", "CISO": "day-ahead", "NYIS": "day-ahead", "PJM": "real-time"}
 #: Carbon price in each market's offers in 2022, $/t (module docstring).
 MARKET_CARBON_USD_PER_T: dict[str, float] = {"CISO": 28.0, "NYIS": 13.0}
-#: Fuels reported by EIA-930 that the simulation dispatches (the rest are real profiles).
+#: Thermal fuels reported by EIA-930 whose output the simulation reports: the fleet dispatches
+#: gas, coal and oil; "other" is its real profile, an input like hydro and nuclear
+#: (:data:`~gridshift.data.scenario_builder.DISPATCHED_GROUPS`).
 SIM_FUELS = ("gas", "coal", "oil", "other")
 #: Life-cycle emission factors (gCO2eq/kWh) behind the reference intensity: the EIA-930
 #: ``avg_CI`` of the shared fuel-mix files is exactly these IPCC AR5 (2014, Annex III)
@@ -76,7 +78,7 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
              coal_availability: float = 1.0, coal_gas_index: float | None = None) -> pd.DataFrame:
     """Clear the BA's grid over ``[start, end)`` (UTC) and return hourly signals: price, energy
     price, scarcity adder, average CI (same generation boundary as EIA: fleet + renewables
-    used + real hydro + real nuclear; direct CO2, and with the reference's life-cycle factors
+    used + real hydro, nuclear and "other"; direct CO2, and with the reference's life-cycle factors
     :data:`LIFECYCLE_G_PER_KWH`), the EIA CI, and generation by fuel (MW).
 
     Gas costs ``Henry Hub x gas_price_scale + basis`` (``basis`` default
@@ -121,7 +123,8 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
     n = len(f)
     dem = np.ascontiguousarray(f["residual_demand_mw"].to_numpy(np.float64))
     av = np.ascontiguousarray((f["solar_mw"] + f["wind_mw"]).to_numpy(np.float64))
-    must = (f["hydro_mw"] + f["nuclear_mw"]).to_numpy()
+    other = f["other_mw"].to_numpy(np.float64)  # EIA's "other": an input, as hydro (scenario_builder docstring)
+    must = (f["hydro_mw"] + f["nuclear_mw"]).to_numpy() + other
     gas = None
     if gas_price_daily:
         local = f.index.tz_convert(region.tz).tz_localize(None)
@@ -130,12 +133,10 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
     if unit_commitment:
         online = commit_schedule(params, dem[None, :], av[None, :], int(round(1440 / step)), gas_price=gas)[0]
     fuel_idx = {fu: np.flatnonzero(np.array(fleet.fuel) == fu) for fu in set(fleet.fuel)}
-    groups = {"gas": fuel_idx.get("gas"), "coal": fuel_idx.get("coal"), "oil": fuel_idx.get("oil"),
-              "other": np.concatenate([fuel_idx.get(k, np.zeros(0, int)) for k in ("other", "geothermal", "biomass")])}
     onehot = np.zeros((fleet.n_units, len(SIM_FUELS)))
-    for k, fu in enumerate(SIM_FUELS):
-        if groups[fu] is not None and len(groups[fu]):
-            onehot[groups[fu], k] = 1.0
+    for k, fu in enumerate(SIM_FUELS[:3]):  # the fleet's groups (DISPATCHED_GROUPS); "other" is the input
+        if fu in fuel_idx:
+            onehot[fuel_idx[fu], k] = 1.0
     out = np.empty((n, 7))
     by_fuel = np.empty((n, len(SIM_FUELS)))
     zero = np.zeros(1)
@@ -152,6 +153,7 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
                   1000.0 * res.emissions_t_co2[0] / market.step_hours / gen if gen > 0 else np.nan,
                   res.renewable_used_mw[0], res.reserve_mw[0], res.unserved_mw[0])
         by_fuel[i] = prev[0] @ onehot
+    by_fuel[:, 3] = other
     cols = ["price_usd_per_mwh", "energy_price_usd_per_mwh", "scarcity_adder_usd_per_mwh", "avg_ci_g_per_kwh",
             "renewable_used_mw", "reserve_mw", "unserved_mw"]
     sim = pd.DataFrame(out, index=f.index, columns=cols)
@@ -163,7 +165,7 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
     life = (by_fuel @ np.array([f_life[x] for x in SIM_FUELS]) + f["nuclear_mw"].to_numpy() * f_life["nuclear"]
             + f["hydro_mw"].to_numpy() * f_life["hydro"]
             + k_used * (f["wind_mw"].to_numpy() * f_life["wind"] + f["solar_mw"].to_numpy() * f_life["solar"]))
-    gen_all = by_fuel.sum(axis=1) + out[:, 4] + must
+    gen_all = by_fuel.sum(axis=1) + out[:, 4] + must - other  # "other" is in both by_fuel and must
     sim["avg_ci_lifecycle_g_per_kwh"] = np.where(gen_all > 0, life / np.where(gen_all > 0, gen_all, 1.0), np.nan)
     if gas is not None:
         sim["gas_price_usd_per_mmbtu"] = gas

@@ -119,6 +119,20 @@ def test_reference_ci_is_ipcc_lifecycle_factors_times_mix(shared_data):
 
 
 @pytest.mark.shared_data
+def test_simulation_takes_eia_other_as_an_input(shared_data):
+    # EIA's "other" (California: battery discharge, biomass) is a real profile like hydro, not
+    # fleet output: the simulation reports it as it is, and the fleet's gas serves the rest.
+    from gridshift.eval.calibrate_sim import simulate
+
+    sim = simulate("CISO", 2022, "2022-07-04", "2022-07-06", footprint={"gas": 40000.0, "coal": 0.0, "oil": 0.0})
+    assert sim["other_mw"].max() > 500  # the evening battery peak, so the test can tell
+    np.testing.assert_allclose(sim["sim_other_mw"], sim["other_mw"], rtol=1e-12)
+    served = sim[["sim_gas_mw", "sim_coal_mw", "sim_oil_mw"]].sum(axis=1) + sim["renewable_used_mw"]
+    # unserved load aside, the fleet and the renewables serve exactly the residual demand
+    np.testing.assert_allclose(served + sim["unserved_mw"], sim["residual_demand_mw"], rtol=1e-6, atol=1e-3)
+
+
+@pytest.mark.shared_data
 @pytest.mark.parametrize(("ba", "settlement"), [("ERCO", "day-ahead"), ("PJM", "real-time")])
 def test_short_calibration_reports_baselines_and_settlement(shared_data, ba, settlement):
     from gridshift.eval.calibrate import calibrate, format_report, format_table
@@ -132,6 +146,23 @@ def test_short_calibration_reports_baselines_and_settlement(shared_data, ba, set
     assert abs(sum(t["fuel_mix"]["sim_pct"].values()) - 100.0) < 1e-6
     assert ("real-time" if settlement == "real-time" else "day-ahead") in format_report(res)
     assert ("RT" if settlement == "real-time" else "DA") in format_table([res])
+    assert "price_hh_quoted" not in t  # every test day has a Henry Hub quote
+
+
+@pytest.mark.shared_data
+def test_days_without_a_henry_hub_quote_are_reported_apart(shared_data):
+    from gridshift.eval.calibrate import calibrate, format_report
+
+    res = calibrate("ERCO", 2022, fit=("2022-03-07", "2022-03-10"), test=("2022-12-10", "2022-12-20"), fit_params=False,
+                    plot=False)
+    t = res.metrics["test"]
+    q = t["price_hh_quoted"]
+    assert q["through"] == "2022-12-13"
+    # the UTC window starts at 18:00 on 9 December, Central time: the local days 9 (6 h) to 13 December
+    assert q["n_hours"] == 6 + 4 * 24 and t["price"]["n_hours"] == 240
+    assert q["pearson_r"] != t["price"]["pearson_r"] and np.isfinite(q["regression_pearson_r"])
+    assert "days with a Henry Hub quote (through 2022-12-13" in format_report(res)
+    assert set(t["verdict"]) and "price_hh_quoted" not in t["verdict"]  # a diagnostic, not a target
 
 
 def test_coal_index_bisection_log_scale():

@@ -55,9 +55,14 @@ def test_real_profiles_and_fleet(shared_data):
     f = g.frame
     assert len(f) == 8760 and str(f.index.tz) == "UTC" and not f.isna().any().any()
     assert 75000 < f["demand_mw"].max() < 85000  # ERCOT 2022 peak ~80 GW
-    np.testing.assert_allclose(f["residual_demand_mw"], f["thermal_mw"] + f["solar_mw"] + f["wind_mw"], rtol=1e-9)
+    # the fleet and the renewables serve gas + coal + oil + solar + wind; EIA's "other" is an input
+    np.testing.assert_allclose(f["residual_demand_mw"], f[["gas_mw", "coal_mw", "oil_mw", "solar_mw", "wind_mw"]].sum(axis=1),
+                               rtol=1e-9)
+    np.testing.assert_allclose(f["residual_demand_mw"] + f["other_mw"] + f["hydro_mw"] + f["nuclear_mw"]
+                               + f["net_imports_mw"], f["demand_mw"], rtol=1e-9)
+    assert f["other_mw"].max() > 300  # ERCOT's "other" is not negligible, so the test can tell
     fleet = region_fleet("ERCO", start="2022-07-01", end="2022-08-01")
-    assert set(fleet.fuel) <= {"gas", "coal", "oil", "other", "geothermal"} and fleet.total_capacity_mw() > 50000
+    assert set(fleet.fuel) == {"gas", "coal"} and fleet.total_capacity_mw() > 50000  # no geothermal / biomass / other
     fl2 = region_fleet("ERCO", start="2022-07-01", end="2022-08-01", gas_price_scale=2.0)
     gas = np.array(fleet.fuel) == "gas"
     np.testing.assert_allclose(fl2.cost_b_usd_per_mwh[gas], 2 * fleet.cost_b_usd_per_mwh[gas])

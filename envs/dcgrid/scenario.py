@@ -93,7 +93,7 @@ class Scenario:
     directory (``$GRIDSHIFT_DATA`` or ``../shared/data``); empty = the packaged typical-day profiles.
     Each episode replays a window of the real year starting at local midnight of a day drawn from
     the seed (within ``month`` when set). Demand is the residual load (demand - hydro - nuclear -
-    net imports, see :mod:`gridshift.data.scenario_builder`), scaled so that its annual peak is
+    EIA's "other" - net imports, see :mod:`gridshift.data.scenario_builder`), scaled so that its annual peak is
     ``peak_demand_mw``; solar and wind are scaled so that their annual maxima are
     ``solar_capacity_mw`` / ``wind_capacity_mw``. ``exogenous_noise`` is not applied (real data)."""
     gas_price_scale: float = 1.0
