@@ -39,7 +39,8 @@ def build_fleet(sc: Scenario) -> FleetParams:
 
         return synthetic_fleet(capacity_scale=s)
     if sc.fleet == "powersimdata":
-        from gridshift.data.scenario_builder import calibrated_fleet, parse_grid_data
+        from gridshift.data.region_fleet import calibrated_fleet
+        from gridshift.data.scenario_builder import parse_grid_data
 
         ba, year = parse_grid_data(sc.grid_data)
         # the calibrated fleet (footprint, fitted basis, coal indexed to gas); minimum outputs

@@ -48,7 +48,7 @@ class RealExogenous:
         self.month, self.step_minutes, self.utc_offset_h = sc.month, sc.step_minutes, sc.grid_utc_offset_h
         self.gas_basis = None
         if sc.gas_price_daily:
-            from gridshift.data.scenario_builder import GAS_BASIS_USD_PER_MMBTU
+            from gridshift.data.gas_prices import GAS_BASIS_USD_PER_MMBTU
 
             self.gas_basis = GAS_BASIS_USD_PER_MMBTU[self.grid.ba]
 

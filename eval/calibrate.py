@@ -23,7 +23,7 @@ match the BA's price series). It then reports, on the fit and the test half
   2022-12-13, so the last 18 days of the test half run on a carried-forward gas price).
 
 Fleet (``footprint=True``, the default): the region's powersimdata fleet narrowed to the
-BA (:func:`~gridshift.data.scenario_builder.footprint_capacity` on the fit half: each fuel
+BA (:func:`~gridshift.data.region_fleet.footprint_capacity` on the fit half: each fuel
 group scaled down to its observed maximum output plus a margin, groups the BA did not run
 dropped). The regions are states or load zones: without it Arizona's fleet is ~5x APS's
 output, Washington + Oregon's ~6x BPA's, MISO's zones carry 63 GW of coal against MISO's
@@ -43,7 +43,7 @@ statistics of the fit half only, in this order (one pass of coordinate descent):
    bound to undo their mean.)
 2. ``coal_gas_index`` in :data:`COAL_INDEX_BOUNDS` (log-scale bisection): coal priced at
    that multiple of the delivered gas price
-   (:func:`~gridshift.data.scenario_builder.index_coal_to_gas`), at which the simulated coal
+   (:func:`~gridshift.data.region_fleet.index_coal_to_gas`), at which the simulated coal
    share of generation equals the real one (skipped where the footprint has no coal). In 2022
    coal plants ran well below what their coal cost implied (rail and stockpile limits made
    operators conserve coal) and their output followed load; indexed to gas, coal units keep
@@ -76,16 +76,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gridshift.data.gas_prices import GAS_BASIS_USD_PER_MMBTU, hh_last_day
 from gridshift.data.paths import data_root
-from gridshift.data.scenario_builder import (
-    COAL_GAS_INDEX,
-    GAS_BASIS_USD_PER_MMBTU,
-    build_real_grid,
-    check_ba,
-    footprint_capacity,
-    hh_last_day,
-    region_fleet,
-)
+from gridshift.data.region_fleet import COAL_GAS_INDEX, footprint_capacity, region_fleet
+from gridshift.data.scenario_builder import build_real_grid, check_ba
 from gridshift.envs.grid.types import ORDC_SIGMA_FRAC
 from gridshift.eval import calibrate_baselines as bl
 from gridshift.eval.calibrate_report import (
@@ -214,8 +208,8 @@ def calibrate(ba: str, year: int = 2022, *, fit: tuple[str, str] | None = None, 
     dates, UTC, ``[start, end)``; default Jan-Jun / Jul-Dec of ``year``). With
     ``fit_params=False`` the given ``coal_price_scale``, ``gas_basis_usd_per_mmbtu`` and
     ``coal_gas_index`` (defaults: the fitted tables
-    :data:`~gridshift.data.scenario_builder.GAS_BASIS_USD_PER_MMBTU` and
-    :data:`~gridshift.data.scenario_builder.COAL_GAS_INDEX`), ``coal_availability``,
+    :data:`~gridshift.data.gas_prices.GAS_BASIS_USD_PER_MMBTU` and
+    :data:`~gridshift.data.region_fleet.COAL_GAS_INDEX`), ``coal_availability``,
     ``thermal_availability`` and ``ordc_sigma_frac`` are used as they are; ``gas_price_scale`` multiplies Henry Hub (1 =
     none). ``unit_commitment``, ``gas_price_daily``, ``cost_model`` and ``footprint`` switch
     the model's parts (all on = the model as the environment runs it). Writes

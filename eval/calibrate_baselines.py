@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gridshift.data.scenario_builder import daily_gas_price
+from gridshift.data.gas_prices import daily_gas_price
 
 THERMAL = ("gas_mw", "coal_mw", "oil_mw", "other_mw")
 GENERATION = (*THERMAL, "solar_mw", "wind_mw", "hydro_mw", "nuclear_mw")

@@ -27,15 +27,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gridshift.data.scenario_builder import (
-    GAS_BASIS_USD_PER_MMBTU,
-    build_real_grid,
-    check_ba,
-    daily_gas_price,
-    index_coal_to_gas,
-    peaks,
-    region_fleet,
-)
+from gridshift.data.gas_prices import GAS_BASIS_USD_PER_MMBTU, daily_gas_price
+from gridshift.data.region_fleet import index_coal_to_gas, region_fleet
+from gridshift.data.scenario_builder import build_real_grid, check_ba, peaks
 from gridshift.envs.grid import copper_plate
 from gridshift.envs.grid.commitment import commit_schedule
 from gridshift.envs.grid.types import Exogenous, GridParams, MarketParams
@@ -46,7 +40,7 @@ PRICE_SETTLEMENT: dict[str, str] = {"ERCO": "day-ahead", "CISO": "day-ahead", "N
 MARKET_CARBON_USD_PER_T: dict[str, float] = {"CISO": 28.0, "NYIS": 13.0}
 #: Thermal fuels reported by EIA-930 whose output the simulation reports: the fleet dispatches
 #: gas, coal and oil; "other" is its real profile, an input like hydro and nuclear
-#: (:data:`~gridshift.data.scenario_builder.DISPATCHED_GROUPS`).
+#: (:data:`~gridshift.data.region_fleet.DISPATCHED_GROUPS`).
 SIM_FUELS = ("gas", "coal", "oil", "other")
 #: Life-cycle emission factors (gCO2eq/kWh) behind the reference intensity: the EIA-930
 #: ``avg_CI`` of the shared fuel-mix files is exactly these IPCC AR5 (2014, Annex III)
@@ -82,7 +76,7 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
     :data:`LIFECYCLE_G_PER_KWH`), the EIA CI, and generation by fuel (MW).
 
     Gas costs ``Henry Hub x gas_price_scale + basis`` (``basis`` default
-    :data:`~gridshift.data.scenario_builder.GAS_BASIS_USD_PER_MMBTU`), daily when
+    :data:`~gridshift.data.gas_prices.GAS_BASIS_USD_PER_MMBTU`), daily when
     ``gas_price_daily`` else the window's mean. ``unit_commitment``: commit against the day's
     profiles (fleet minimum outputs as in the table) or keep every unit online (minimum
     outputs 0, the pre-commitment model). ``thermal_availability``: the share of every unit's
@@ -90,11 +84,11 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
     :meth:`FleetParams.scaled`. ``coal_availability``: the same for the coal units only, on
     top of it (outages, derates and, in 2022, fuel-delivery limits that kept coal plants below
     their capacity). ``coal_gas_index``: coal priced at that multiple of the delivered gas
-    price (:func:`gridshift.data.scenario_builder.index_coal_to_gas`; None = the table's coal
+    price (:func:`gridshift.data.region_fleet.index_coal_to_gas`; None = the table's coal
     price times ``coal_price_scale``). ``ordc_sigma_frac``: the ORDC's sigma as a fraction of peak
     (default :data:`~gridshift.envs.grid.types.ORDC_SIGMA_FRAC`). ``cost_model``: see
     :func:`gridshift.data.powersimdata.fleet_from_plants`. ``footprint``: capacity by fuel group
-    (:func:`gridshift.data.scenario_builder.footprint_capacity`), None = the region's fleet as
+    (:func:`gridshift.data.region_fleet.footprint_capacity`), None = the region's fleet as
     the table has it."""
     for name, v in (("thermal_availability", thermal_availability), ("coal_availability", coal_availability)):
         if not (np.isfinite(v) and 0.3 <= v <= 1.0):

@@ -93,7 +93,7 @@ def test_basis_bisection():
 
 @pytest.mark.shared_data
 def test_daily_gas_price_and_basis(shared_data):
-    from gridshift.data.scenario_builder import daily_gas_price
+    from gridshift.data.gas_prices import daily_gas_price
 
     t = pd.DatetimeIndex(["2022-07-01 12:00", "2022-07-06 03:00", "2022-07-07 12:00"], tz="UTC")
     np.testing.assert_allclose(daily_gas_price(t), [5.75, 5.65, 5.83])  # EIA RNGWHHD of those days
@@ -175,7 +175,7 @@ def test_coal_index_bisection_log_scale():
 
 
 def test_index_coal_to_gas_hand_computed():
-    from gridshift.data.scenario_builder import index_coal_to_gas
+    from gridshift.data.region_fleet import index_coal_to_gas
     from gridshift.envs.grid.types import FleetParams
 
     f = FleetParams(name=("c", "g", "n"), fuel=("coal", "gas", "nuclear"), capacity_mw=[100.0, 50.0, 80.0],
@@ -235,12 +235,8 @@ def test_per_unit_fleet_scaling_hand_computed():
 
 @pytest.mark.shared_data
 def test_footprint_narrows_the_region_fleet(shared_data):
-    from gridshift.data.scenario_builder import (
-        FOOTPRINT_MARGIN,
-        build_real_grid,
-        footprint_capacity,
-        region_fleet,
-    )
+    from gridshift.data.region_fleet import FOOTPRINT_MARGIN, footprint_capacity, region_fleet
+    from gridshift.data.scenario_builder import build_real_grid
 
     fp = footprint_capacity("NYIS", "2022-01-01", "2022-07-01")
     h1 = build_real_grid("NYIS", 2022).window("2022-01-01", "2022-07-01", 60.0)
@@ -278,7 +274,7 @@ def test_fitted_calibration_matches_the_fit_half(shared_data):
 def test_miso_fit_reproduces_the_coal_index_table(shared_data):
     """The table the env's fleets use is what the calibration fits (MISO: no price series, so
     only the coal index is fitted; ERCO's price fit is in the slow suite)."""
-    from gridshift.data.scenario_builder import COAL_GAS_INDEX
+    from gridshift.data.region_fleet import COAL_GAS_INDEX
     from gridshift.eval.calibrate import calibrate
 
     res = calibrate("MISO", 2022, plot=False)
@@ -292,7 +288,8 @@ def test_miso_fit_reproduces_the_coal_index_table(shared_data):
 def test_fit_reproduces_the_basis_and_coal_tables(shared_data, ba, scenario):
     """The env's tables are what the fit produces; pjm_2022 also uses the calibration's sigma
     with its basis (both fitted at 15-minute steps)."""
-    from gridshift.data.scenario_builder import COAL_GAS_INDEX, GAS_BASIS_USD_PER_MMBTU
+    from gridshift.data.gas_prices import GAS_BASIS_USD_PER_MMBTU
+    from gridshift.data.region_fleet import COAL_GAS_INDEX
     from gridshift.envs.dcgrid.scenario import load_scenario
     from gridshift.eval.calibrate import calibrate
 
@@ -305,7 +302,7 @@ def test_fit_reproduces_the_basis_and_coal_tables(shared_data, ba, scenario):
 
 @pytest.mark.shared_data
 def test_calibrated_fleet_is_the_footprint_with_coal_indexed_to_gas(shared_data):
-    from gridshift.data.scenario_builder import (
+    from gridshift.data.region_fleet import (
         COAL_GAS_INDEX,
         calibrated_fleet,
         footprint_capacity,

@@ -449,7 +449,7 @@ def test_rts_uc_classes_are_the_real_medians(shared_data):
 
 @pytest.mark.shared_data
 def test_powersimdata_unit_commitment_classes(shared_data):
-    from gridshift.data.scenario_builder import region_fleet
+    from gridshift.data.region_fleet import region_fleet
 
     f = region_fleet("NYIS", year=2022, pmin_scale=1.0)
     fuel = np.array(f.fuel)

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from gridshift.data.paths import DataNotFoundError
+from gridshift.data.region_fleet import region_fleet
 from gridshift.data.scenario_builder import (
     BA_REGIONS,
     build_real_grid,
     parse_grid_data,
     peaks,
     real_exogenous_window,
-    region_fleet,
 )
 from gridshift.envs.dcgrid.scenario import Scenario, load_scenario
 from gridshift.envs.grid.types import ParamError

@@ -121,7 +121,7 @@ class Scenario:
     HiGHS MILP). False: every unit is always online."""
     gas_price_daily: bool = False
     """With ``grid_data``: gas-fired units follow the daily Henry Hub price plus the BA's basis
-    (:data:`gridshift.data.scenario_builder.GAS_BASIS_USD_PER_MMBTU`); False: a constant gas
+    (:data:`gridshift.data.gas_prices.GAS_BASIS_USD_PER_MMBTU`); False: a constant gas
     price. Not available for the synthetic profiles, which have no dates."""
     carbon_price_usd_per_t: float = 50.0
     carbon_in_dispatch: bool = True

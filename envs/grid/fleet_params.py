@@ -95,7 +95,7 @@ class FleetParams:
       rescales it (``0`` = unknown: the unit's cost does not follow the gas price);
     * ``gas_indexed``: a non-gas unit whose fuel is priced as a multiple of the gas price
       (``fuel_price_usd_per_mmbtu`` is then that gas price), so that it follows the gas price
-      as gas units do (:func:`gridshift.data.scenario_builder.index_coal_to_gas`).
+      as gas units do (:func:`gridshift.data.region_fleet.index_coal_to_gas`).
     """
 
     name: tuple[str, ...]
