@@ -18,9 +18,13 @@ match the BA's price series). It then reports, on the fit and the test half
   constant emission factor times the real thermal share, and a 4-parameter regression of
   price on daily gas and residual load; the model counts as calibrated only if it beats
   both (``verdict``);
-* a diagnostic outside the verdict: price r and std ratio of the model and of the regression
+* diagnostics outside the verdict: price r and std ratio of the model and of the regression
   over the hours whose local day has a Henry Hub quote (``price_hh_quoted``; the file ends
-  2022-12-13, so the last 18 days of the test half run on a carried-forward gas price).
+  2022-12-13, so the last 18 days of the test half run on a carried-forward gas price); the
+  CI r with the real coal output put in for the simulated one's within-day profile, daily
+  level, or both (``ci_coal_split``,
+  :func:`~gridshift.eval.calibrate_report.coal_split_diagnostic`): what getting the hourly
+  coal/gas split right would buy against the proxy.
 
 Fleet (``footprint=True``, the default): the region's powersimdata fleet narrowed to the
 BA (:func:`~gridshift.data.region_fleet.footprint_capacity` on the fit half: each fuel
@@ -85,6 +89,7 @@ from gridshift.eval import calibrate_baselines as bl
 from gridshift.eval.calibrate_report import (
     STD_RATIO_RANGE,
     Metrics,
+    coal_split_diagnostic,
     compare,
     format_report,
     format_table,
@@ -150,6 +155,8 @@ def _period_metrics(sim: pd.DataFrame, real: pd.DataFrame, tz: str, base: dict, 
                 "through": str(last.date()),
                 "regression_pearson_r": price_metrics(reg.reindex(sim.index)[keep], rp, tz)["pearson_r"]}
     out["fuel_mix"] = fuel_shares(sim)
+    if sim["coal_mw"].abs().sum() > 0 and sim["sim_coal_mw"].sum() > 0:
+        out["ci_coal_split"] = coal_split_diagnostic(sim, tz)
     return out
 
 

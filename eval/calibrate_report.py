@@ -82,6 +82,39 @@ def fuel_shares(sim: pd.DataFrame) -> dict:
             "top3_max_abs_error_pp": max(abs(err[f]) for f in top3)}
 
 
+def coal_split_diagnostic(sim: pd.DataFrame, tz: str) -> dict:
+    """How much of the CI error is the hourly coal/gas split, in two parts (a diagnostic, not a
+    target). The model's life-cycle CI is recomputed with the coal output replaced, the gas
+    output absorbing the difference (coal kept within ``[0, coal + gas]``), by:
+
+    * ``within_day_real``: the simulated daily mean (local days) plus the real within-day
+      deviation from the real daily mean;
+    * ``daily_real``: the real daily mean plus the simulated within-day deviation;
+    * ``both_real``: the real coal output.
+
+    Returns each one's Pearson r against EIA's CI, with the model's own (``model``)."""
+    from gridshift.eval.calibrate_sim import LIFECYCLE_G_PER_KWH as life
+
+    gas, coal = sim["sim_gas_mw"], sim["sim_coal_mw"]
+    gen = (sim[[f"sim_{f}_mw" for f in ("gas", "coal", "oil", "other")]].sum(axis=1) + sim["renewable_used_mw"]
+           + sim["hydro_mw"] + sim["nuclear_mw"])
+    ci, ref = sim["avg_ci_lifecycle_g_per_kwh"], sim["avg_ci_eia_g_per_kwh"]
+    day = sim.index.tz_convert(tz).tz_localize(None).normalize()
+
+    def daily(x: pd.Series) -> pd.Series:
+        return x.groupby(day).transform("mean")
+
+    def r_with(c: pd.Series) -> float:
+        c = c.clip(lower=0.0).where(c <= coal + gas, coal + gas)
+        alt = ci + (c - coal) * (life["coal"] - life["gas"]) / gen.where(gen > 0)
+        d = pd.concat([alt, ref], axis=1).dropna()
+        return float(np.corrcoef(d.iloc[:, 0], d.iloc[:, 1])[0, 1]) if len(d) >= 3 else float("nan")
+
+    real = sim["coal_mw"]
+    return {"model": r_with(coal), "within_day_real": r_with(daily(coal) + real - daily(real)),
+            "daily_real": r_with(daily(real) + coal - daily(coal)), "both_real": r_with(real)}
+
+
 def verdict(test: dict) -> dict:
     """Targets and the 'calibrated' flag from a period's metrics (module docstring)."""
     v: dict = {}
@@ -132,6 +165,10 @@ def format_report(res) -> str:
             lines.append(f"{per:<6} price, days with a Henry Hub quote (through {q['through']}; diagnostic, not a target): "
                          f"r {_f(q['pearson_r'])} (regression {_f(q['regression_pearson_r'])}), std ratio "
                          f"{_f(q.get('std_ratio', float('nan')), '.2f')}, {q['n_hours']} h")
+        if "ci_coal_split" in m:
+            c = m["ci_coal_split"]
+            lines.append(f"{per:<6} CI r with real coal (diagnostic, not a target): within-day {_f(c['within_day_real'])}, "
+                         f"daily {_f(c['daily_real'])}, both {_f(c['both_real'])} (model {_f(c['model'])})")
         if "fuel_mix" in m:
             fm = m["fuel_mix"]
             lines.append(f"{per:<6} fuel share sim/real %: " + ", ".join(

@@ -66,6 +66,32 @@ def test_fuel_shares_and_top_three():
     assert s["top3_max_abs_error_pp"] == pytest.approx(100 * 50 / 95 - 40.0)  # gas: 52.6 % vs 40 %
 
 
+def test_coal_split_diagnostic_hand_computed():
+    # Two local (Central) days, gas + coal = 100 MW of 100 MW generated, EIA's CI exactly the
+    # life-cycle factors times the real mix. Real coal: daily mean m (40, then 60) plus a
+    # within-day wave d; the model has the right daily mean and twice the wave.
+    from gridshift.eval.calibrate_report import coal_split_diagnostic
+
+    idx = pd.date_range("2022-07-01 05:00", periods=48, freq="1h", tz="UTC")  # local midnight, CDT
+    h = np.arange(48) % 24
+    m = np.where(np.arange(48) < 24, 40.0, 60.0)
+    d = 10.0 * np.sin(2 * np.pi * h / 24)
+    real, sim_coal = m + d, m + 2 * d
+    ci = lambda coal: (820.0 * coal + 490.0 * (100.0 - coal)) / 100.0  # noqa: E731
+    z = np.zeros(48)
+    f = pd.DataFrame({"sim_gas_mw": 100.0 - sim_coal, "sim_coal_mw": sim_coal, "sim_oil_mw": z, "sim_other_mw": z,
+                      "renewable_used_mw": z, "hydro_mw": z, "nuclear_mw": z, "coal_mw": real,
+                      "avg_ci_lifecycle_g_per_kwh": ci(sim_coal), "avg_ci_eia_g_per_kwh": ci(real)}, index=idx)
+    out = coal_split_diagnostic(f, "America/Chicago")
+    # corr(m + 2d, m + d) with var(m) = 100, var(d) = 50: (100 + 100) / sqrt(300 * 150)
+    assert out["model"] == pytest.approx(200.0 / np.sqrt(300.0 * 150.0), abs=1e-9)
+    assert out["within_day_real"] == pytest.approx(1.0, abs=1e-12)  # right daily mean + real wave = real
+    assert out["both_real"] == pytest.approx(1.0, abs=1e-12)
+    assert out["daily_real"] == pytest.approx(out["model"], abs=1e-12)  # the daily mean was already right
+    # UTC days would split the local days at 19:00 and mix the two daily means
+    assert coal_split_diagnostic(f, "UTC")["within_day_real"] < 0.999
+
+
 def test_verdict_requires_beating_both_baselines():
     t = {"ci_vs_eia": {"pearson_r": 0.9}, "fuel_mix": {"top3_max_abs_error_pp": 3.0},
          "price": {"pearson_r": 0.65, "std_ratio": 0.7},
@@ -147,6 +173,10 @@ def test_short_calibration_reports_baselines_and_settlement(shared_data, ba, set
     assert ("real-time" if settlement == "real-time" else "day-ahead") in format_report(res)
     assert ("RT" if settlement == "real-time" else "DA") in format_table([res])
     assert "price_hh_quoted" not in t  # every test day has a Henry Hub quote
+    cs = t["ci_coal_split"]  # both BAs burn coal
+    assert set(cs) == {"model", "within_day_real", "daily_real", "both_real"}
+    assert cs["model"] == pytest.approx(t["ci_vs_eia"]["pearson_r"], abs=1e-9)  # the recomputation is exact
+    assert cs["both_real"] > cs["model"] and "CI r with real coal (diagnostic" in format_report(res)
 
 
 @pytest.mark.shared_data
