@@ -44,8 +44,7 @@ def hh_last_day() -> pd.Timestamp:
     """The last trading day of the Henry Hub file (naive date): after it, :func:`daily_gas_price`
     carries that price forward (:data:`HH_CARRY_DAYS`), so a model fed with it has no real gas
     price there."""
-    hh = load_henry_hub().frame["gas_price_usd_per_mmbtu"].dropna()
-    return hh.index.tz_convert(None).normalize().max()
+    return _hh_daily().index[-1] - pd.Timedelta(days=HH_CARRY_DAYS)
 
 
 @functools.lru_cache(maxsize=1)

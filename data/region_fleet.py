@@ -24,7 +24,12 @@ import functools
 import numpy as np
 import pandas as pd
 
-from gridshift.data.gas_prices import GAS_BASIS_USD_PER_MMBTU, henry_hub_price
+from gridshift.data.gas_prices import (
+    GAS_BASIS_USD_PER_MMBTU,
+    HH_CARRY_DAYS,
+    henry_hub_price,
+    hh_last_day,
+)
 from gridshift.data.scenario_builder import build_real_grid, check_ba
 from gridshift.envs.grid.types import FleetParams
 
@@ -94,7 +99,7 @@ def region_fleet(ba: str, *, start=None, end=None, year: int = 2022, gas_price_s
     Units outside :data:`DISPATCHED_GROUPS` (geothermal, biomass, other) are left out: EIA's
     "other" output is an input of :func:`build_real_grid`.
     """
-    from gridshift.data.powersimdata import fleet_from_plants, select_plants
+    from gridshift.data.powersimdata import TYPE_FUEL, fleet_from_plants, select_plants
 
     region = check_ba(ba)
     for name, v in (("gas_price_scale", gas_price_scale), ("coal_price_scale", coal_price_scale)):
@@ -102,10 +107,10 @@ def region_fleet(ba: str, *, start=None, end=None, year: int = 2022, gas_price_s
             raise ValueError(f"{name}={v!r} is invalid: allowed 0.05 <= value <= 20")
     s = pd.Timestamp(start) if start is not None else pd.Timestamp(f"{year}-01-01")
     e = pd.Timestamp(end) if end is not None else pd.Timestamp(f"{year + 1}-01-01")
-    hh_end = min(e.tz_localize(None) if e.tzinfo else e, pd.Timestamp("2022-12-14"))
+    hh_end = min(e.tz_localize(None) if e.tzinfo else e, hh_last_day() + pd.Timedelta(days=1))
     hh_start = s.tz_localize(None) if s.tzinfo else s
     if hh_start >= hh_end:  # a window just after the file's last day (late December 2022): its last month
-        if hh_start - hh_end > pd.Timedelta(days=31):
+        if hh_start - hh_end > pd.Timedelta(days=HH_CARRY_DAYS):
             raise ValueError(f"start={start!r} is out of range for Henry Hub daily prices: allowed dates within "
                              "[1997-01-07, 2022-12-13] (or up to a month after)")
         hh_start = hh_end - pd.Timedelta(days=31)
@@ -118,17 +123,16 @@ def region_fleet(ba: str, *, start=None, end=None, year: int = 2022, gas_price_s
         df = df[df["status"] == 1]
     sel = select_plants(df.assign(status=1), states=region.states, zones=region.zones,
                         interconnects=region.interconnects)
-    from gridshift.data.powersimdata import TYPE_FUEL
-
-    sel = sel[sel["type"].map(lambda t: FUEL_GROUP.get(TYPE_FUEL.get(t) or "", "")).isin(DISPATCHED_GROUPS)]
+    group = sel["type"].map(lambda t: FUEL_GROUP.get(TYPE_FUEL.get(t) or "", ""))
+    keep = group.isin(DISPATCHED_GROUPS)
     if footprint is not None:
         bad = {k: v for k, v in footprint.items() if k not in FOOTPRINT_MARGIN or not (np.isfinite(v) and v >= 0)}
         if bad:
             k, v = next(iter(bad.items()))
             raise ValueError(f"footprint[{k!r}]={v!r} is invalid: allowed keys {sorted(FOOTPRINT_MARGIN)} with "
                              "finite MW >= 0")
-        group = sel["type"].map(lambda t: FUEL_GROUP.get(TYPE_FUEL.get(t) or "", ""))
-        sel = sel[~group.isin([k for k, v in footprint.items() if v <= 0.0])]
+        keep &= ~group.isin([k for k, v in footprint.items() if v <= 0.0])
+    sel = sel[keep]
     fleet = fleet_from_plants(sel, fuel_price_usd_per_mmbtu={"gas": gas},
                               fuel_price_scale={"coal": coal_price_scale},
                               pmin_scale=pmin_scale, name_prefix=ba.lower(), cost_model=cost_model)

@@ -99,20 +99,15 @@ from gridshift.eval.calibrate_report import (
 )
 from gridshift.eval.calibrate_sim import PRICE_SETTLEMENT, real_signals, simulate
 
-__all__ = ["AVAILABILITY_GRID", "BASIS_BOUNDS", "SIGMA_GRID", "COAL_GRID", "CalibrationResult", "Metrics", "calibrate",
+__all__ = ["BASIS_BOUNDS", "COAL_INDEX_BOUNDS", "SIGMA_GRID", "CalibrationResult", "Metrics", "calibrate",
            "calibrate_all", "compare", "format_report", "format_table", "real_signals", "simulate"]
 
-AVAILABILITY_GRID: tuple[float, ...] = (1.0, 0.95, 0.9, 0.85, 0.8, 0.75)
 SIGMA_GRID: tuple[float, ...] = (0.01, 0.02, 0.03, 0.04, 0.06, 0.08, 0.10, 0.12)
 BASIS_BOUNDS: tuple[float, float] = (-3.0, 12.0)
-#: Kept for callers of the previous calibration (coal scale on a grid, by CI MAE); unused by the fit.
-COAL_GRID: tuple[float, ...] = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 #: Range of the fitted coal-to-gas index and bisection steps (log scale; resolution
 #: 10^(1/2^7) ~ 2 %).
 COAL_INDEX_BOUNDS: tuple[float, float] = (0.2, 2.0)
 COAL_STEPS = 7
-#: Kept for callers of the previous calibration (multiplicative gas scale grid); unused by the fit.
-GAS_GRID: tuple[float, ...] = (0.6, 0.8, 1.0, 1.2, 1.4, 1.7, 2.0, 2.5, 3.0)
 #: Bisection steps for the basis (resolution (12 + 3) / 2^7 = 0.12 $/MMBtu).
 BASIS_STEPS = 7
 

@@ -95,9 +95,7 @@ def coal_split_diagnostic(sim: pd.DataFrame, tz: str) -> dict:
     Returns each one's Pearson r against EIA's CI, with the model's own (``model``)."""
     from gridshift.eval.calibrate_sim import LIFECYCLE_G_PER_KWH as life
 
-    gas, coal = sim["sim_gas_mw"], sim["sim_coal_mw"]
-    gen = (sim[[f"sim_{f}_mw" for f in ("gas", "coal", "oil", "other")]].sum(axis=1) + sim["renewable_used_mw"]
-           + sim["hydro_mw"] + sim["nuclear_mw"])
+    gas, coal, gen = sim["sim_gas_mw"], sim["sim_coal_mw"], sim["generation_mw"]
     ci, ref = sim["avg_ci_lifecycle_g_per_kwh"], sim["avg_ci_eia_g_per_kwh"]
     day = sim.index.tz_convert(tz).tz_localize(None).normalize()
 

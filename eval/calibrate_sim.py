@@ -73,7 +73,8 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
     """Clear the BA's grid over ``[start, end)`` (UTC) and return hourly signals: price, energy
     price, scarcity adder, average CI (same generation boundary as EIA: fleet + renewables
     used + real hydro, nuclear and "other"; direct CO2, and with the reference's life-cycle factors
-    :data:`LIFECYCLE_G_PER_KWH`), the EIA CI, and generation by fuel (MW).
+    :data:`LIFECYCLE_G_PER_KWH`), the EIA CI, generation by fuel and that boundary's total
+    (``generation_mw``), MW.
 
     Gas costs ``Henry Hub x gas_price_scale + basis`` (``basis`` default
     :data:`~gridshift.data.gas_prices.GAS_BASIS_USD_PER_MMBTU`), daily when
@@ -118,7 +119,8 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
     dem = np.ascontiguousarray(f["residual_demand_mw"].to_numpy(np.float64))
     av = np.ascontiguousarray((f["solar_mw"] + f["wind_mw"]).to_numpy(np.float64))
     other = f["other_mw"].to_numpy(np.float64)  # EIA's "other": an input, as hydro (scenario_builder docstring)
-    must = (f["hydro_mw"] + f["nuclear_mw"]).to_numpy() + other
+    hydro_nuclear = (f["hydro_mw"] + f["nuclear_mw"]).to_numpy()
+    must = hydro_nuclear + other
     gas = None
     if gas_price_daily:
         local = f.index.tz_convert(region.tz).tz_localize(None)
@@ -159,7 +161,8 @@ def simulate(ba: str, year: int, start, end, *, gas_price_scale: float = 1.0, co
     life = (by_fuel @ np.array([f_life[x] for x in SIM_FUELS]) + f["nuclear_mw"].to_numpy() * f_life["nuclear"]
             + f["hydro_mw"].to_numpy() * f_life["hydro"]
             + k_used * (f["wind_mw"].to_numpy() * f_life["wind"] + f["solar_mw"].to_numpy() * f_life["solar"]))
-    gen_all = by_fuel.sum(axis=1) + out[:, 4] + must - other  # "other" is in both by_fuel and must
+    gen_all = by_fuel.sum(axis=1) + out[:, 4] + hydro_nuclear  # by_fuel holds "other"
+    sim["generation_mw"] = gen_all
     sim["avg_ci_lifecycle_g_per_kwh"] = np.where(gen_all > 0, life / np.where(gen_all > 0, gen_all, 1.0), np.nan)
     if gas is not None:
         sim["gas_price_usd_per_mmbtu"] = gas

@@ -78,9 +78,7 @@ def test_coal_split_diagnostic_hand_computed():
     d = 10.0 * np.sin(2 * np.pi * h / 24)
     real, sim_coal = m + d, m + 2 * d
     ci = lambda coal: (820.0 * coal + 490.0 * (100.0 - coal)) / 100.0  # noqa: E731
-    z = np.zeros(48)
-    f = pd.DataFrame({"sim_gas_mw": 100.0 - sim_coal, "sim_coal_mw": sim_coal, "sim_oil_mw": z, "sim_other_mw": z,
-                      "renewable_used_mw": z, "hydro_mw": z, "nuclear_mw": z, "coal_mw": real,
+    f = pd.DataFrame({"sim_gas_mw": 100.0 - sim_coal, "sim_coal_mw": sim_coal, "generation_mw": 100.0, "coal_mw": real,
                       "avg_ci_lifecycle_g_per_kwh": ci(sim_coal), "avg_ci_eia_g_per_kwh": ci(real)}, index=idx)
     out = coal_split_diagnostic(f, "America/Chicago")
     # corr(m + 2d, m + d) with var(m) = 100, var(d) = 50: (100 + 100) / sqrt(300 * 150)
