@@ -24,7 +24,10 @@ match the BA's price series). It then reports, on the fit and the test half
   CI r with the real coal output put in for the simulated one's within-day profile, daily
   level, or both (``ci_coal_split``,
   :func:`~gridshift.eval.calibrate_report.coal_split_diagnostic`): what getting the hourly
-  coal/gas split right would buy against the proxy.
+  coal/gas split right would buy against the proxy; and the CI r of a dispatch with no skill
+  in the fuel split (``ci_no_skill``, :func:`~gridshift.eval.calibrate_baselines.no_skill_ci`:
+  all the fleet's output burnt as gas), which says how much of the CI the real inputs already
+  give away.
 
 Fleet (``footprint=True``, the default): the region's powersimdata fleet narrowed to the
 BA (:func:`~gridshift.data.region_fleet.footprint_capacity` on the fit half: each fuel
@@ -135,6 +138,7 @@ def _period_metrics(sim: pd.DataFrame, real: pd.DataFrame, tz: str, base: dict, 
         out["ci_vs_electricitymaps"] = asdict(compare(sim["avg_ci_g_per_kwh"], real["ci_em_g_per_kwh"], tz))
     proxy = base["ci_proxy_k"] * bl.thermal_share(frame)
     out["baselines"] = {"ci_proxy": asdict(compare(proxy, frame["avg_ci_eia_g_per_kwh"], tz)) | {"k": base["ci_proxy_k"]}}
+    out["ci_no_skill"] = asdict(compare(bl.no_skill_ci(frame), frame["avg_ci_eia_g_per_kwh"], tz))  # diagnostic
     if "price_usd_per_mwh" in real:
         rp = real["price_usd_per_mwh"]
         out["price"] = price_metrics(sim["price_usd_per_mwh"], rp, tz)

@@ -163,6 +163,9 @@ def format_report(res) -> str:
             lines.append(f"{per:<6} price, days with a Henry Hub quote (through {q['through']}; diagnostic, not a target): "
                          f"r {_f(q['pearson_r'])} (regression {_f(q['regression_pearson_r'])}), std ratio "
                          f"{_f(q.get('std_ratio', float('nan')), '.2f')}, {q['n_hours']} h")
+        if "ci_no_skill" in m:
+            lines.append(f"{per:<6} CI r of a no-skill dispatch, all fleet output as gas (diagnostic, not a target): "
+                         f"{_f(m['ci_no_skill']['pearson_r'])}")
         if "ci_coal_split" in m:
             c = m["ci_coal_split"]
             lines.append(f"{per:<6} CI r with real coal (diagnostic, not a target): within-day {_f(c['within_day_real'])}, "

@@ -30,6 +30,16 @@ def test_ci_proxy_is_least_squares_through_origin():
         bl.fit_ci_proxy(share.iloc[:1], ci.iloc[:1])
 
 
+def test_no_skill_ci_hand_computed():
+    # all of the fleet's 80 MW as gas (490), other 10 x 230, solar 5 x 41, wind 5 x 11, over 100 MW;
+    # a negative (night) solar reading counts as 0, as in EIA's own intensity
+    f = pd.DataFrame({"gas_mw": [50.0, 0.0], "coal_mw": [30.0, 90.0], "oil_mw": [0.0, 0.0], "other_mw": [10.0, 0.0],
+                      "solar_mw": [5.0, -3.0], "wind_mw": [5.0, 10.0], "hydro_mw": [0.0, 0.0], "nuclear_mw": [0.0, 0.0]})
+    ci = bl.no_skill_ci(f)
+    assert ci.iloc[0] == pytest.approx((80 * 490 + 10 * 230 + 5 * 41 + 5 * 11) / 100)
+    assert ci.iloc[1] == pytest.approx((90 * 490 + 10 * 11) / 100)  # coal burnt as gas: no skill in the split
+
+
 def test_price_regression_recovers_exact_coefficients():
     rng = np.random.default_rng(0)
     idx = pd.date_range("2022-01-01", periods=50, freq="1h", tz="UTC")
@@ -170,6 +180,7 @@ def test_short_calibration_reports_baselines_and_settlement(shared_data, ba, set
     assert abs(sum(t["fuel_mix"]["sim_pct"].values()) - 100.0) < 1e-6
     assert ("real-time" if settlement == "real-time" else "day-ahead") in format_report(res)
     assert ("RT" if settlement == "real-time" else "DA") in format_table([res])
+    assert np.isfinite(t["ci_no_skill"]["pearson_r"]) and "CI r of a no-skill dispatch" in format_report(res)
     assert "price_hh_quoted" not in t  # every test day has a Henry Hub quote
     cs = t["ci_coal_split"]  # both BAs burn coal
     assert set(cs) == {"model", "within_day_real", "daily_real", "both_real"}
